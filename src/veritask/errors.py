@@ -1,0 +1,36 @@
+"""The one exception tree of Veritask.
+
+    VeritaskError
+    ├── InvalidInput        bad input from a user or a peer, caught at the edge
+    ├── ChainError          the node refused, reverted or did not answer
+    │   └── ContractRevert  a transaction or call reverted with a reason
+    └── ToolError           a local tool (compiler, anvil) is missing or failed
+"""
+
+from __future__ import annotations
+
+__all__ = ["ChainError", "ContractRevert", "InvalidInput", "ToolError", "VeritaskError"]
+
+
+class VeritaskError(Exception):
+    """Root of every error Veritask raises on purpose."""
+
+
+class InvalidInput(VeritaskError):
+    """Input that cannot be used as given; the message says what to change."""
+
+
+class ChainError(VeritaskError):
+    """The chain could not do what was asked."""
+
+
+class ContractRevert(ChainError):
+    """A contract reverted; `reason` is its `"module: reason"` string."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ToolError(VeritaskError):
+    """A local tool Veritask drives (vyper, anvil) is missing or failed."""
