@@ -192,5 +192,10 @@ def build_market(
             beneficiary=requester.address,
             params='{"iexec_args": "hello"}',
         ),
-        signers={"app": app_owner, "dataset": dataset_owner, "workerpool": scheduler, "request": requester},
+        signers={
+            "app": app_owner,
+            "dataset": dataset_owner,
+            "workerpool": scheduler,
+            "request": requester,
+        },
     )

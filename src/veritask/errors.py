@@ -1,10 +1,10 @@
 """The one exception tree of Veritask.
 
-    VeritaskError
-    ├── InvalidInput        bad input from a user or a peer, caught at the edge
-    ├── ChainError          the node refused, reverted or did not answer
-    │   └── ContractRevert  a transaction or call reverted with a reason
-    └── ToolError           a local tool (compiler, anvil) is missing or failed
+VeritaskError
+├── InvalidInput        bad input from a user or a peer, caught at the edge
+├── ChainError          the node refused, reverted or did not answer
+│   └── ContractRevert  a transaction or call reverted with a reason
+└── ToolError           a local tool (compiler, anvil) is missing or failed
 """
 
 from __future__ import annotations

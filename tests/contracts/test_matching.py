@@ -23,3 +23,12 @@ def test_match__four_signed_orders__creates_deal_and_locks(protocol) -> None:
     assert hub.frozen_of(requester.address) == 10 * RLC
     assert hub.frozen_of(scheduler.address) == 5 * RLC * 30 // 100
     assert hub.consumed(request_hash) == 1
+
+
+def test_match__category_mismatch__reverts(protocol) -> None:
+    from dataclasses import replace
+
+    market = build_market(protocol)
+    market.request_order = replace(market.request_order, category=1)
+    with boa.reverts("match: category mismatch"):
+        market.match()

@@ -95,7 +95,9 @@ class ProtocolClient:
         return str(self.datasets.functions.predict_dataset(*args).call())
 
     def create_workerpool(self, owner: LocalAccount, description: str) -> str:
-        send(self.w3, owner, self.workerpools.functions.create_workerpool(owner.address, description))
+        send(
+            self.w3, owner, self.workerpools.functions.create_workerpool(owner.address, description)
+        )
         return str(self.workerpools.functions.predict_workerpool(owner.address, description).call())
 
     def transfer_tokens(self, sender: LocalAccount, to: str, amount: int) -> None:

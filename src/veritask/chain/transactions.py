@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractLogicError
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from veritask.errors import ChainError, ContractRevert
 
@@ -37,7 +37,7 @@ def send(
     A call that would revert raises `ContractRevert` with the contract's reason before
     anything is sent.
     """
-    params: TxParams = {"from": account.address, "value": value}
+    params: TxParams = {"from": account.address, "value": Wei(value)}
     try:
         if gas is None:
             gas = int(call.estimate_gas(params) * _GAS_MARGIN)

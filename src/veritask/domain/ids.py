@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 __all__ = ["deal_id", "task_id", "task_ids"]
 

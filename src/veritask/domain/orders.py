@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass, fields
 from typing import Any, ClassVar, TypeAlias
 
-from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 __all__ = [
     "DOMAIN_NAME",
@@ -273,4 +274,3 @@ def typed_data(order: Order, domain: Domain) -> dict[str, Any]:
         "domain": domain.as_dict(),
         "message": order.message(),
     }
-
