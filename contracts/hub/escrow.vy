@@ -172,6 +172,8 @@ def _lock(account: address, amount: uint256):
 def _unlock(account: address, amount: uint256):
     packed: uint256 = self._accounts[account]
     assert packed >> 128 >= amount, "escrow: insufficient frozen"
+    assert (packed & _LOW_MASK) + amount < _HALF, "escrow: balance overflow"
+    # amount <= frozen (no borrow) and balance + amount < 2**128 (no carry into frozen).
     self._accounts[account] = unsafe_add(unsafe_sub(packed, amount << 128), amount)
     log Unlock(account=account, amount=amount)
 

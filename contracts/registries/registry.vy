@@ -38,6 +38,9 @@ def _register(owner: address, asset: address):
 @internal
 @view
 def _owner_of(asset: address) -> address:
+    # erc721._owner_of reverts on an unminted token; "not registered" is the zero address.
+    if not erc721._exists(convert(asset, uint256)):
+        return empty(address)
     return erc721._owner_of(convert(asset, uint256))
 
 

@@ -31,7 +31,10 @@ def find_anvil() -> Path:
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise ToolError(f"VERITASK_ANVIL points to {path}, which does not exist")
+            raise ToolError(
+                f"VERITASK_ANVIL points to {path}, which does not exist: point it to an anvil "
+                "binary, or unset it to use the project's npm install (`npm install`)"
+            )
         return path
     for base in (Path.cwd(), *Path.cwd().parents, *Path(__file__).resolve().parents):
         for candidate in sorted(base.glob("node_modules/@foundry-rs/anvil-*/bin/anvil")):
@@ -90,12 +93,18 @@ class Anvil:
         if self._process is not None:
             return self
         binary = find_anvil()
-        self._process = subprocess.Popen(
-            [str(binary), *self._args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [str(binary), *self._args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise ToolError(
+                f"cannot run anvil at {binary}: {exc.strerror or exc}; set VERITASK_ANVIL to "
+                "an executable anvil binary, or run `npm install` in the project"
+            ) from exc
         atexit.register(self.stop)
         deadline = time.monotonic() + self._startup_timeout_s
         while time.monotonic() < deadline:
