@@ -3,6 +3,7 @@ registers assets, funds accounts and signs the four orders of a match."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,8 @@ class Protocol:
     workerpools: Any
     hub: Any
     actors: dict[str, Actor]
+    # The lifecycle functions the hub runs by DELEGATECALL, bound to the hub's address.
+    tasks: Any = None
 
     @property
     def domain(self) -> Domain:
@@ -82,14 +85,13 @@ def deploy_protocol_boa(actors: dict[str, Actor]) -> Protocol:
         apps = boa.load(str(CONTRACTS / "registries/app_registry.vy"))
         datasets = boa.load(str(CONTRACTS / "registries/dataset_registry.vy"))
         workerpools = boa.load(str(CONTRACTS / "registries/workerpool_registry.vy"))
-        hub = boa.load(
-            str(CONTRACTS / "hub/hub.vy"),
-            token.address,
-            apps.address,
-            datasets.address,
-            workerpools.address,
-        )
-    return Protocol(token, apps, datasets, workerpools, hub, actors)
+        registries = (token.address, apps.address, datasets.address, workerpools.address)
+        lifecycle = boa.load(str(CONTRACTS / "hub/lifecycle.vy"), *registries)
+        hub = boa.load(str(CONTRACTS / "hub/hub.vy"), *registries, lifecycle.address)
+    # Bound with the merged ABI: boa then decodes the hub's events with it as well.
+    merged = hub.abi + [e for e in lifecycle.abi if e not in hub.abi and e["type"] != "constructor"]
+    tasks = boa.loads_abi(json.dumps(merged), name="HubWithLifecycle").at(hub.address)
+    return Protocol(token, apps, datasets, workerpools, hub, actors, tasks)
 
 
 @dataclass

@@ -190,3 +190,26 @@ def _seize(account: address, amount: uint256, ref: bytes32):
 def _reward(account: address, amount: uint256, ref: bytes32):
     self._credit(account, amount)
     log Reward(account=account, amount=amount, ref=ref)
+
+
+@internal
+@view
+def _frozen(account: address) -> uint256:
+    return self._accounts[account] >> 128
+
+
+@internal
+def _unlock_and_reward(account: address, unlocked: uint256, reward: uint256):
+    # One write for the common settlement of a worker or scheduler: stake back + pay.
+    packed: uint256 = self._accounts[account]
+    assert packed >> 128 >= unlocked, "escrow: insufficient frozen"
+    assert (packed & _LOW_MASK) + unlocked + reward < _HALF, "escrow: balance overflow"
+    self._accounts[account] = unsafe_add(unsafe_sub(packed, unlocked << 128), unlocked + reward)
+
+
+@internal
+def _freeze(account: address, amount: uint256):
+    # Credits the frozen half from the pot (the kitty receives seized stakes this way).
+    packed: uint256 = self._accounts[account]
+    assert (packed >> 128) + amount < _HALF, "escrow: frozen overflow"
+    self._accounts[account] = unsafe_add(packed, amount << 128)

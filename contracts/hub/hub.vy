@@ -1,9 +1,15 @@
 # pragma version ~=0.4.3
 """
 @title Hub
-@notice The marketplace: accounts (escrow), categories, orders and deals in one contract,
-        composed from modules that each own one part of the state. The owner may only
-        create categories.
+@notice The marketplace: accounts (escrow), categories, orders, deals and tasks, composed
+        from modules that each own one part of the state. The owner may only create
+        categories and set the TEE broker.
+
+        All of it does not fit one contract (EIP-170), so the task lifecycle's
+        state-changing functions live in `lifecycle.vy`, a contract with the same module
+        list (hence the same storage layout, checked by a test) that the hub runs with
+        DELEGATECALL from `__default__`. The address is fixed at deployment: nothing here
+        is upgradeable. Clients use the ABI of both contracts at the hub's address.
 """
 
 from ethereum.ercs import IERC20
@@ -15,6 +21,7 @@ from . import categories
 from . import escrow
 from . import matching
 from . import orders
+from . import tasks
 
 initializes: ownable
 initializes: escrow
@@ -22,6 +29,7 @@ initializes: assets
 initializes: categories[ownable := ownable]
 initializes: orders[assets := assets]
 initializes: matching[assets := assets, categories := categories, escrow := escrow, orders := orders]
+initializes: tasks[ownable := ownable, categories := categories, escrow := escrow, matching := matching]
 
 exports: (
     ownable.owner,
@@ -59,7 +67,18 @@ exports: (
     matching.matchOrders,
     matching.deal,
     matching.deal_exists,
+    tasks.set_tee_broker,
+    tasks.tee_broker,
+    tasks.task,
+    tasks.contribution,
+    tasks.scores,
+    tasks.result_for,
+    tasks.kitty,
 )
+
+
+# The contract holding the lifecycle's state-changing functions (see the notice above).
+LIFECYCLE: public(immutable(address))
 
 
 @deploy
@@ -68,9 +87,22 @@ def __init__(
     app_registry: IAssetRegistry,
     dataset_registry: IAssetRegistry,
     workerpool_registry: IWorkerpoolRegistry,
+    lifecycle: address,
 ):
+    assert lifecycle.is_contract, "hub: lifecycle is not a contract"
+    LIFECYCLE = lifecycle
     ownable.__init__()
     escrow.__init__(token)
     assets.__init__(app_registry, dataset_registry, workerpool_registry)
     categories.__init__()
     orders.__init__()
+
+
+@external
+def __default__():
+    """
+    @notice Runs the task lifecycle functions (contribute, reveal, reopen, finalize,
+            contribute_and_finalize, claim) of `LIFECYCLE` on the hub's own storage.
+            Unknown functions revert there. Revert reasons come back unchanged.
+    """
+    raw_call(LIFECYCLE, msg.data, is_delegate_call=True)

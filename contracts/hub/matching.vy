@@ -59,6 +59,17 @@ struct Deal:
     tee: bool
 
 
+# What a contribution needs of a deal: two slots and the category's reference time.
+struct ExecutionTerms:
+    workerpool_owner: address
+    workerpool_price: uint256
+    start_time: uint256
+    time_ref: uint256
+    trust: uint256
+    worker_stake_ratio: uint256
+    tee: bool
+
+
 _deals: HashMap[bytes32, PackedDeal]
 
 
@@ -317,6 +328,29 @@ def _deal(deal_id: bytes32) -> Deal:
         scheduler_reward_ratio=(packed.config >> 240) & 255,
         tee=(packed.config >> 248) & TAG_TEE != 0,
     )
+
+
+@internal
+@view
+def _execution_terms(deal_id: bytes32) -> ExecutionTerms:
+    workerpool: uint256 = self._deals[deal_id].workerpool
+    config: uint256 = self._deals[deal_id].config
+    return ExecutionTerms(
+        workerpool_owner=convert(workerpool & _ADDRESS_MASK, address),
+        workerpool_price=workerpool >> 160,
+        start_time=(config >> 160) & (2**40 - 1),
+        time_ref=categories._time_ref((config >> 200) & (2**16 - 1)),
+        trust=(config >> 216) & (2**16 - 1),
+        worker_stake_ratio=(config >> 232) & 255,
+        tee=(config >> 248) & TAG_TEE != 0,
+    )
+
+
+@internal
+@view
+def _bag(deal_id: bytes32) -> (uint256, uint256):
+    word: uint256 = self._deals[deal_id].requester
+    return (word >> 160) & (2**48 - 1), word >> 208
 
 
 @external

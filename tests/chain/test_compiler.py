@@ -13,7 +13,14 @@ from veritask.errors import ToolError
 
 EIP170_RUNTIME_LIMIT = 24_576
 EIP3860_INITCODE_LIMIT = 49_152
-EXPECTED = {"token", "app_registry", "dataset_registry", "workerpool_registry", "hub"}
+EXPECTED = {
+    "token",
+    "app_registry",
+    "dataset_registry",
+    "workerpool_registry",
+    "lifecycle",
+    "hub",
+}
 
 
 def test_compile_all__returns_the_five_contracts() -> None:

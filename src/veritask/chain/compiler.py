@@ -24,6 +24,7 @@ CONTRACTS: dict[str, str] = {
     "app_registry": "registries/app_registry.vy",
     "dataset_registry": "registries/dataset_registry.vy",
     "workerpool_registry": "registries/workerpool_registry.vy",
+    "lifecycle": "hub/lifecycle.vy",
     "hub": "hub/hub.vy",
 }
 _OPTIMIZE = "gas"

@@ -16,7 +16,7 @@ from veritask.errors import InvalidInput
 from .compiler import Artifact, compile_all
 from .transactions import send
 
-__all__ = ["Deployment", "bind", "deploy_protocol"]
+__all__ = ["Deployment", "bind", "deploy_protocol", "hub_abi"]
 
 # 87 million RLC, the reference supply, in nRLC.
 DEFAULT_SUPPLY = 87_000_000 * 10**9
@@ -32,6 +32,7 @@ class Deployment:
     dataset_registry: str
     workerpool_registry: str
     hub: str
+    lifecycle: str
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -67,7 +68,9 @@ def deploy_protocol(
     apps = _deploy(w3, deployer, artifacts["app_registry"])
     datasets = _deploy(w3, deployer, artifacts["dataset_registry"])
     workerpools = _deploy(w3, deployer, artifacts["workerpool_registry"])
-    hub = _deploy(w3, deployer, artifacts["hub"], token, apps, datasets, workerpools)
+    registries = (token, apps, datasets, workerpools)
+    lifecycle = _deploy(w3, deployer, artifacts["lifecycle"], *registries)
+    hub = _deploy(w3, deployer, artifacts["hub"], *registries, lifecycle)
     return Deployment(
         chain_id=w3.eth.chain_id,
         token=token,
@@ -75,14 +78,30 @@ def deploy_protocol(
         dataset_registry=datasets,
         workerpool_registry=workerpools,
         hub=hub,
+        lifecycle=lifecycle,
     )
+
+
+def hub_abi(artifacts: dict[str, Artifact]) -> list[dict[str, Any]]:
+    """The hub's whole interface: its own ABI plus the lifecycle functions it runs by
+    DELEGATECALL (events and errors of both, without duplicates)."""
+    merged = list(artifacts["hub"].abi)
+    seen = {(e["type"], e.get("name")) for e in merged}
+    for entry in artifacts["lifecycle"].abi:
+        key = (entry["type"], entry.get("name"))
+        if key not in seen and entry["type"] != "constructor":
+            merged.append(entry)
+            seen.add(key)
+    return merged
 
 
 def bind(w3: Web3, deployment: Deployment) -> dict[str, Contract]:
     """web3 contract objects for each deployed contract, by name."""
     artifacts = compile_all()
+    abis = {name: artifact.abi for name, artifact in artifacts.items()}
+    abis["hub"] = hub_abi(artifacts)
     return {
-        name: w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifacts[name].abi)
+        name: w3.eth.contract(address=Web3.to_checksum_address(address), abi=abis[name])
         for name, address in asdict(deployment).items()
         if name != "chain_id"
     }
