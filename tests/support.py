@@ -13,6 +13,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from veritask.domain.ids import deal_id
 from veritask.domain.orders import (
     AppOrder,
     DatasetOrder,
@@ -55,10 +56,12 @@ class Protocol:
     apps: Any
     datasets: Any
     workerpools: Any
+    # The hub's whole interface (its own ABI and the annex functions it runs by
+    # DELEGATECALL), bound to the hub's address.
     hub: Any
     actors: dict[str, Actor]
-    # The lifecycle functions the hub runs by DELEGATECALL, bound to the hub's address.
-    tasks: Any = None
+    # The hub as a Vyper contract (for `eval` and source-level traces).
+    hub_contract: Any = None
 
     @property
     def domain(self) -> Domain:
@@ -79,19 +82,27 @@ class Protocol:
         return order_digest(order, self.domain)
 
 
-def deploy_protocol_boa(actors: dict[str, Actor]) -> Protocol:
+def deploy_protocol_boa(actors: dict[str, Actor], tee_broker: str = ZERO) -> Protocol:
+    """The whole protocol in titanoboa; `tee_broker` is fixed for the hub's life."""
     with boa.env.prank(actors["deployer"].address):
         token = boa.load(str(CONTRACTS / "token/rlc.vy"), 87_000_000 * RLC)
         apps = boa.load(str(CONTRACTS / "registries/app_registry.vy"))
         datasets = boa.load(str(CONTRACTS / "registries/dataset_registry.vy"))
         workerpools = boa.load(str(CONTRACTS / "registries/workerpool_registry.vy"))
-        registries = (token.address, apps.address, datasets.address, workerpools.address)
-        lifecycle = boa.load(str(CONTRACTS / "hub/lifecycle.vy"), *registries)
-        hub = boa.load(str(CONTRACTS / "hub/hub.vy"), *registries, lifecycle.address)
-    # Bound with the merged ABI: boa then decodes the hub's events with it as well.
-    merged = hub.abi + [e for e in lifecycle.abi if e not in hub.abi and e["type"] != "constructor"]
-    tasks = boa.loads_abi(json.dumps(merged), name="HubWithLifecycle").at(hub.address)
-    return Protocol(token, apps, datasets, workerpools, hub, actors, tasks)
+        registries = (
+            token.address,
+            apps.address,
+            datasets.address,
+            workerpools.address,
+            tee_broker,
+        )
+        annex = boa.load(str(CONTRACTS / "hub/annex.vy"), *registries)
+        hub_contract = boa.load(str(CONTRACTS / "hub/hub.vy"), *registries, annex.address)
+    merged = hub_contract.abi + [
+        e for e in annex.abi if e not in hub_contract.abi and e["type"] != "constructor"
+    ]
+    hub = boa.loads_abi(json.dumps(merged), name="Hub").at(hub_contract.address)
+    return Protocol(token, apps, datasets, workerpools, hub, actors, hub_contract)
 
 
 @dataclass
@@ -129,10 +140,14 @@ class Market:
         )
 
     def match(self, sender: Actor | None = None) -> bytes:
+        """Matches the orders and returns the deal id (matchOrders returns nothing)."""
         orders = self.signed()
         caller = sender or self.signers["request"]
+        request_hash = self.protocol.digest(orders[3])
+        used_before = self.protocol.hub.consumed(request_hash)
         with boa.env.prank(caller.address):
-            return bytes(self.protocol.hub.matchOrders(*(o.as_tuple() for o in orders)))
+            self.protocol.hub.matchOrders(*(o.as_tuple() for o in orders))
+        return deal_id(request_hash, used_before)
 
     def without_dataset(self) -> Market:
         return replace(

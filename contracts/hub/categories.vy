@@ -3,7 +3,7 @@
 @title categories
 @notice Owns the categories: a category fixes the reference time C of its deals, from
         which every deadline of their tasks follows. Only the hub owner creates them;
-        they never change, so deals store a category id and read C when they need it.
+        they never change, so a deal copies C at match time and never reads it again.
 """
 
 from snekmate.auth import ownable
@@ -45,8 +45,8 @@ def __init__():
 def _create(name: String[64], description: String[1_024], work_clock_time_ref: uint256) -> uint256:
     assert len(name) != 0, "categories: empty name"
     assert work_clock_time_ref != 0, "categories: zero reference time"
-    # 10 x C must fit the 40-bit deadlines of deals.
-    assert work_clock_time_ref <= 10**9, "categories: reference time too long"
+    # Deals store C in 24 bits (194 days, so a final deadline of 5.3 years at most).
+    assert work_clock_time_ref < 2**24, "categories: reference time too long"
     category_id: uint256 = self.category_count
     assert category_id < MAX_CATEGORIES, "categories: too many categories"
     self.category[category_id] = Category(

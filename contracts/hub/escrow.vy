@@ -1,20 +1,26 @@
 # pragma version ~=0.4.3
 """
 @title escrow
-@notice Owns the accounts: every account has a free balance and a frozen amount, both in
-        nRLC, packed in one slot. Value moves only through deposit and withdraw (tokens in
-        and out) and four internal primitives: lock (balance -> frozen), unlock (frozen ->
-        balance), seize (frozen -> the hub's pot) and reward (pot -> balance). Invariant
-        at the end of every transaction: tokens held by the hub == sum of balances + sum
-        of frozen. It must not know about orders, deals or tasks.
+@notice Owns the accounts. An account is one storage slot holding a free balance and a
+        frozen amount, both in nRLC, and the account's worker score (its reputation), so
+        that paying a worker, returning its stake and scoring it is a single write.
+        Value moves only through deposit and withdraw (tokens in and out) and internal
+        primitives: lock (balance -> frozen), unlock (frozen -> balance), seize (frozen ->
+        the hub's pot), reward (pot -> balance) and freeze (pot -> frozen). Invariant at
+        the end of every transaction: tokens held by the hub == sum of balances + sum of
+        frozen. It must not know about orders, deals or tasks; the events of the moves
+        are the callers' (deal and task events), which keeps settlement cheap.
 """
 
 from ethereum.ercs import IERC20
 
-# An account is one slot: the low 128 bits are the free balance, the high 128 bits the
-# frozen amount. 2**128 nRLC is 3.4e20 RLC, far above any supply, and deposits check it.
-_HALF: constant(uint256) = 2**128
-_LOW_MASK: constant(uint256) = 2**128 - 1
+# Account word: balance (low 112 bits) | frozen (next 112 bits) | score (top 32 bits).
+# 2**112 nRLC is 5.2e24 RLC, far above any supply; every credit checks the bound.
+_LIMIT: constant(uint256) = 2**112
+_MASK: constant(uint256) = 2**112 - 1
+_FROZEN_SHIFT: constant(uint256) = 112
+_SCORE_SHIFT: constant(uint256) = 224
+_SCORE_MAX: constant(uint256) = 2**32 - 1
 
 TOKEN: public(immutable(IERC20))
 
@@ -33,47 +39,16 @@ event Withdraw:
     amount: uint256
 
 
-event Lock:
-    account: indexed(address)
-    amount: uint256
-
-
-event Unlock:
-    account: indexed(address)
-    amount: uint256
-
-
-event Reward:
-    account: indexed(address)
-    amount: uint256
-    ref: bytes32
-
-
-event Seize:
-    account: indexed(address)
-    amount: uint256
-    ref: bytes32
-
-
 @deploy
 def __init__(token: IERC20):
     TOKEN = token
 
 
 @internal
-def _credit(account: address, amount: uint256):
-    packed: uint256 = self._accounts[account]
-    balance: uint256 = packed & _LOW_MASK
-    assert balance + amount < _HALF, "escrow: balance overflow"
-    # balance + amount < 2**128, so adding to the packed word cannot carry into frozen.
-    self._accounts[account] = unsafe_add(packed, amount)
-
-
-@internal
 def _pull(owner: address, account: address, amount: uint256):
     assert amount != 0, "escrow: zero amount"
     assert account != empty(address), "escrow: zero address account"
-    self._credit(account, amount)
+    self._reward(account, amount)
     assert extcall TOKEN.transferFrom(owner, self, amount), "escrow: token transfer failed"
     log Deposit(owner=owner, account=account, amount=amount)
 
@@ -126,10 +101,7 @@ def withdraw_to(recipient: address, amount: uint256):
 @internal
 def _withdraw(recipient: address, amount: uint256):
     assert amount != 0, "escrow: zero amount"
-    packed: uint256 = self._accounts[msg.sender]
-    assert packed & _LOW_MASK >= amount, "escrow: insufficient balance"
-    # amount <= balance, the low half: no borrow from frozen.
-    self._accounts[msg.sender] = unsafe_sub(packed, amount)
+    self._debit(msg.sender, amount)
     assert extcall TOKEN.transfer(recipient, amount), "escrow: token transfer failed"
     log Withdraw(account=msg.sender, recipient=recipient, amount=amount)
 
@@ -140,7 +112,7 @@ def balance_of(account: address) -> uint256:
     """
     @notice The free balance of `account`, in nRLC.
     """
-    return self._accounts[account] & _LOW_MASK
+    return self._accounts[account] & _MASK
 
 
 @external
@@ -149,67 +121,108 @@ def frozen_of(account: address) -> uint256:
     """
     @notice The frozen (locked) amount of `account`, in nRLC.
     """
-    return self._accounts[account] >> 128
+    return (self._accounts[account] >> _FROZEN_SHIFT) & _MASK
+
+
+@external
+@view
+def score_of(account: address) -> uint256:
+    """
+    @notice The worker score (reputation) of `account`.
+    """
+    return self._accounts[account] >> _SCORE_SHIFT
 
 
 @internal
 @view
 def _balance(account: address) -> uint256:
-    return self._accounts[account] & _LOW_MASK
-
-
-@internal
-def _lock(account: address, amount: uint256):
-    packed: uint256 = self._accounts[account]
-    assert packed & _LOW_MASK >= amount, "escrow: insufficient balance"
-    assert (packed >> 128) + amount < _HALF, "escrow: frozen overflow"
-    # amount <= balance (no borrow) and frozen + amount < 2**128 (no wrap at the top).
-    self._accounts[account] = unsafe_add(unsafe_sub(packed, amount), amount << 128)
-    log Lock(account=account, amount=amount)
-
-
-@internal
-def _unlock(account: address, amount: uint256):
-    packed: uint256 = self._accounts[account]
-    assert packed >> 128 >= amount, "escrow: insufficient frozen"
-    assert (packed & _LOW_MASK) + amount < _HALF, "escrow: balance overflow"
-    # amount <= frozen (no borrow) and balance + amount < 2**128 (no carry into frozen).
-    self._accounts[account] = unsafe_add(unsafe_sub(packed, amount << 128), amount)
-    log Unlock(account=account, amount=amount)
-
-
-@internal
-def _seize(account: address, amount: uint256, ref: bytes32):
-    packed: uint256 = self._accounts[account]
-    assert packed >> 128 >= amount, "escrow: insufficient frozen"
-    self._accounts[account] = unsafe_sub(packed, amount << 128)
-    log Seize(account=account, amount=amount, ref=ref)
-
-
-@internal
-def _reward(account: address, amount: uint256, ref: bytes32):
-    self._credit(account, amount)
-    log Reward(account=account, amount=amount, ref=ref)
+    return self._accounts[account] & _MASK
 
 
 @internal
 @view
 def _frozen(account: address) -> uint256:
-    return self._accounts[account] >> 128
+    return (self._accounts[account] >> _FROZEN_SHIFT) & _MASK
+
+
+@internal
+@view
+def _score(account: address) -> uint256:
+    return self._accounts[account] >> _SCORE_SHIFT
+
+
+@internal
+@pure
+def _pack(balance: uint256, frozen: uint256, score: uint256) -> uint256:
+    assert balance < _LIMIT, "escrow: balance overflow"
+    assert frozen < _LIMIT, "escrow: frozen overflow"
+    # Each field is checked against its width: the fields cannot overlap.
+    return balance | (frozen << _FROZEN_SHIFT) | (min(score, _SCORE_MAX) << _SCORE_SHIFT)
+
+
+@internal
+def _settle(account: address, unlocked: uint256, seized: uint256, reward: uint256, score: uint256):
+    # The general move, one read and one write: frozen -= unlocked + seized,
+    # balance += unlocked + reward, score := score.
+    word: uint256 = self._accounts[account]
+    frozen: uint256 = (word >> _FROZEN_SHIFT) & _MASK
+    assert frozen >= unlocked + seized, "escrow: insufficient frozen"
+    self._accounts[account] = self._pack(
+        (word & _MASK) + unlocked + reward, frozen - unlocked - seized, score
+    )
+
+
+@internal
+def _lock(account: address, amount: uint256):
+    word: uint256 = self._accounts[account]
+    assert word & _MASK >= amount, "escrow: insufficient balance"
+    self._accounts[account] = self._pack(
+        (word & _MASK) - amount, ((word >> _FROZEN_SHIFT) & _MASK) + amount, word >> _SCORE_SHIFT
+    )
+
+
+@internal
+def _debit(account: address, amount: uint256):
+    word: uint256 = self._accounts[account]
+    assert word & _MASK >= amount, "escrow: insufficient balance"
+    # amount <= balance, the low field: no borrow from frozen.
+    self._accounts[account] = unsafe_sub(word, amount)
+
+
+@internal
+def _unlock(account: address, amount: uint256):
+    self._unlock_and_reward(account, amount, 0)
 
 
 @internal
 def _unlock_and_reward(account: address, unlocked: uint256, reward: uint256):
-    # One write for the common settlement of a worker or scheduler: stake back + pay.
-    packed: uint256 = self._accounts[account]
-    assert packed >> 128 >= unlocked, "escrow: insufficient frozen"
-    assert (packed & _LOW_MASK) + unlocked + reward < _HALF, "escrow: balance overflow"
-    self._accounts[account] = unsafe_add(unsafe_sub(packed, unlocked << 128), unlocked + reward)
+    # The hot path of settlement (a stake back plus a payment), without touching the score.
+    word: uint256 = self._accounts[account]
+    assert (word >> _FROZEN_SHIFT) & _MASK >= unlocked, "escrow: insufficient frozen"
+    assert (word & _MASK) + unlocked + reward < _LIMIT, "escrow: balance overflow"
+    # Frozen keeps >= 0 and the balance stays below its bound: no field borrows or carries.
+    self._accounts[account] = unsafe_add(unsafe_sub(word, unlocked << _FROZEN_SHIFT), unlocked + reward)
+
+
+@internal
+def _seize(account: address, amount: uint256):
+    word: uint256 = self._accounts[account]
+    assert (word >> _FROZEN_SHIFT) & _MASK >= amount, "escrow: insufficient frozen"
+    # amount <= frozen: no borrow from the score.
+    self._accounts[account] = unsafe_sub(word, amount << _FROZEN_SHIFT)
+
+
+@internal
+def _reward(account: address, amount: uint256):
+    word: uint256 = self._accounts[account]
+    assert (word & _MASK) + amount < _LIMIT, "escrow: balance overflow"
+    # The new balance fits its field: adding to the word cannot carry into frozen.
+    self._accounts[account] = unsafe_add(word, amount)
 
 
 @internal
 def _freeze(account: address, amount: uint256):
-    # Credits the frozen half from the pot (the kitty receives seized stakes this way).
-    packed: uint256 = self._accounts[account]
-    assert (packed >> 128) + amount < _HALF, "escrow: frozen overflow"
-    self._accounts[account] = unsafe_add(packed, amount << 128)
+    word: uint256 = self._accounts[account]
+    frozen: uint256 = (word >> _FROZEN_SHIFT) & _MASK
+    assert frozen + amount < _LIMIT, "escrow: frozen overflow"
+    self._accounts[account] = unsafe_add(word, amount << _FROZEN_SHIFT)

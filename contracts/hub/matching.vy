@@ -26,8 +26,9 @@ TAG_TEE: constant(uint256) = 1
 # Packing bounds (checked at match time).
 _PRICE_LIMIT: constant(uint256) = 2**96
 _TRUST_LIMIT: constant(uint256) = 2**16
-_INDEX_LIMIT: constant(uint256) = 2**48
+_INDEX_LIMIT: constant(uint256) = 2**40
 _ADDRESS_MASK: constant(uint256) = 2**160 - 1
+_M40: constant(uint256) = 2**40 - 1
 
 
 # Each field is one storage slot, packed as the comments say (low bits first).
@@ -35,9 +36,9 @@ struct PackedDeal:
     app: uint256  # owner (160) | price (96)
     dataset: uint256  # owner (160) | price (96); zero when the deal has no dataset
     workerpool: uint256  # owner (160) | price (96)
-    requester: uint256  # requester (160) | bot_first (48) | bot_size (48)
-    config: uint256  # callback (160) | start_time (40) | category (16) | trust (16) |
-    # worker_stake_ratio (8) | scheduler_reward_ratio (8) | flags (8, bit 0: TEE)
+    requester: uint256  # requester (160) | bot_first (40) | bot_size (40) | category (16)
+    config: uint256  # callback (160) | start_time (40) | time_ref (24) | trust (16) |
+    # worker_stake_ratio (7) | scheduler_reward_ratio (7) | TEE (1)
 
 
 struct Deal:
@@ -53,13 +54,14 @@ struct Deal:
     callback: address
     start_time: uint256
     category: uint256
+    time_ref: uint256
     trust: uint256
     worker_stake_ratio: uint256
     scheduler_reward_ratio: uint256
     tee: bool
 
 
-# What a contribution needs of a deal: two slots and the category's reference time.
+# What a contribution needs of a deal: two of its slots.
 struct ExecutionTerms:
     workerpool_owner: address
     workerpool_price: uint256
@@ -87,6 +89,7 @@ event OrdersMatched:
     volume: uint256
 
 
+# What the deal does not store (its terms are in `deal()`, its volume in OrdersMatched).
 event DealCreated:
     deal_id: indexed(bytes32)
     requester: indexed(address)
@@ -94,12 +97,7 @@ event DealCreated:
     dataset: address
     workerpool: address
     beneficiary: address
-    callback: address
     tag: bytes32
-    category: uint256
-    trust: uint256
-    bot_first: uint256
-    volume: uint256
     params: String[orders.PARAMS_MAX]
 
 
@@ -130,13 +128,14 @@ def matchOrders(
     dataset_order: orders.DatasetOrder,
     workerpool_order: orders.WorkerpoolOrder,
     request_order: orders.RequestOrder,
-) -> bytes32:
+):
     """
     @notice Matches four orders into a deal of `volume` tasks, the smallest remaining
             volume of the orders. Pass an all-zero dataset order when the request names
             no dataset. The requester locks (app + dataset + workerpool price) x volume
             and the workerpool owner locks 30 % of the workerpool price x volume.
-    @return The deal id: keccak256(request hash, request volume used before the match).
+            The deal id, keccak256(request hash ‖ request volume used before the
+            match), is in the SchedulerNotice, OrdersMatched and DealCreated events.
     """
     has_dataset: bool = request_order.dataset != empty(address)
 
@@ -242,7 +241,7 @@ def matchOrders(
     volume = min(volume, workerpool_left)
     assert request_used + volume < _INDEX_LIMIT, "match: volume too large"
 
-    # Each price < 2**96 and volume < 2**48: the products cannot overflow.
+    # Each price < 2**96 and volume < 2**40: the products cannot overflow.
     payment: uint256 = unsafe_mul(
         app_order.appprice + dataset_price + workerpool_order.workerpoolprice, volume
     )
@@ -267,16 +266,21 @@ def matchOrders(
         self._deals[deal_id].dataset = self._pack(dataset_owner, dataset_price)
     self._deals[deal_id].workerpool = self._pack(workerpool_owner, workerpool_order.workerpoolprice)
     self._deals[deal_id].requester = (
-        convert(requester, uint256) | (request_used << 160) | (volume << 208)
+        convert(requester, uint256)
+        | (request_used << 160)
+        | (volume << 200)
+        | (request_order.category << 240)
     )
+    # The reference time is stored (categories never change) so that tasks need not read
+    # the category; both ratios are <= 100 (registry bound), the time ref < 2**24.
     self._deals[deal_id].config = (
         convert(request_order.callback, uint256)
         | (block.timestamp << 160)
-        | (request_order.category << 200)
-        | (trust << 216)
-        | (worker_stake_ratio << 232)
-        | (scheduler_reward_ratio << 240)
-        | ((tag & TAG_TEE) << 248)
+        | (categories._time_ref(request_order.category) << 200)
+        | (trust << 224)
+        | (worker_stake_ratio << 240)
+        | (scheduler_reward_ratio << 247)
+        | ((tag & TAG_TEE) << 254)
     )
 
     log SchedulerNotice(workerpool=workerpool, deal_id=deal_id)
@@ -295,15 +299,9 @@ def matchOrders(
         dataset=dataset,
         workerpool=workerpool,
         beneficiary=request_order.beneficiary,
-        callback=request_order.callback,
         tag=convert(tag, bytes32),
-        category=request_order.category,
-        trust=trust,
-        bot_first=request_used,
-        volume=volume,
         params=request_order.params,
     )
-    return deal_id
 
 
 @internal
@@ -318,15 +316,16 @@ def _deal(deal_id: bytes32) -> Deal:
         workerpool_owner=convert(packed.workerpool & _ADDRESS_MASK, address),
         workerpool_price=packed.workerpool >> 160,
         requester=convert(packed.requester & _ADDRESS_MASK, address),
-        bot_first=(packed.requester >> 160) & (2**48 - 1),
-        bot_size=packed.requester >> 208,
+        bot_first=(packed.requester >> 160) & _M40,
+        bot_size=(packed.requester >> 200) & _M40,
         callback=convert(packed.config & _ADDRESS_MASK, address),
-        start_time=(packed.config >> 160) & (2**40 - 1),
-        category=(packed.config >> 200) & (2**16 - 1),
-        trust=(packed.config >> 216) & (2**16 - 1),
-        worker_stake_ratio=(packed.config >> 232) & 255,
-        scheduler_reward_ratio=(packed.config >> 240) & 255,
-        tee=(packed.config >> 248) & TAG_TEE != 0,
+        start_time=(packed.config >> 160) & _M40,
+        category=packed.requester >> 240,
+        time_ref=(packed.config >> 200) & (2**24 - 1),
+        trust=(packed.config >> 224) & (2**16 - 1),
+        worker_stake_ratio=(packed.config >> 240) & 127,
+        scheduler_reward_ratio=(packed.config >> 247) & 127,
+        tee=packed.config >> 254 != 0,
     )
 
 
@@ -338,11 +337,11 @@ def _execution_terms(deal_id: bytes32) -> ExecutionTerms:
     return ExecutionTerms(
         workerpool_owner=convert(workerpool & _ADDRESS_MASK, address),
         workerpool_price=workerpool >> 160,
-        start_time=(config >> 160) & (2**40 - 1),
-        time_ref=categories._time_ref((config >> 200) & (2**16 - 1)),
-        trust=(config >> 216) & (2**16 - 1),
-        worker_stake_ratio=(config >> 232) & 255,
-        tee=(config >> 248) & TAG_TEE != 0,
+        start_time=(config >> 160) & _M40,
+        time_ref=(config >> 200) & (2**24 - 1),
+        trust=(config >> 224) & (2**16 - 1),
+        worker_stake_ratio=(config >> 240) & 127,
+        tee=config >> 254 != 0,
     )
 
 
@@ -350,7 +349,7 @@ def _execution_terms(deal_id: bytes32) -> ExecutionTerms:
 @view
 def _bag(deal_id: bytes32) -> (uint256, uint256):
     word: uint256 = self._deals[deal_id].requester
-    return (word >> 160) & (2**48 - 1), word >> 208
+    return (word >> 160) & _M40, (word >> 200) & _M40
 
 
 @external

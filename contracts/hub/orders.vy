@@ -21,7 +21,7 @@ SIGNATURE_MAX: constant(uint256) = 512
 PARAMS_MAX: constant(uint256) = 4_096
 
 # The upper bound of `s` in a canonical ECDSA signature (secp256k1 order / 2).
-_S_MAX: constant(uint256) = (
+S_MAX: constant(uint256) = (
     57_896_044_618_658_097_711_785_492_504_343_953_926_418_782_139_537_452_191_302_581_570_759_080_747_168
 )
 _ERC1271_MAGIC: constant(bytes4) = 0x1626ba7e
@@ -174,7 +174,7 @@ def _ecrecover(digest: bytes32, signature: Bytes[SIGNATURE_MAX]) -> address:
         s = vs & convert(max_value(int256), uint256)
         # vs >> 255 is 0 or 1.
         v = unsafe_add(vs >> 255, 27)
-    if s > _S_MAX:
+    if s > S_MAX:
         return empty(address)
     return ecrecover(digest, v, r, s)
 

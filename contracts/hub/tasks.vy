@@ -1,22 +1,21 @@
 # pragma version ~=0.4.3
 """
 @title tasks
-@notice Owns tasks, contributions and worker scores: the lifecycle after a match.
-        A task starts lazily with its first contribution; workers commit (result hash +
-        seal), reveal (digest), and the task is finalized (paid) or, after the final
-        deadline, claimed (refunded). Consensus follows PoCo's weight rule. Nothing here
-        loops over unbounded data: a task has at most MAX_CONTRIBUTORS contributions and
-        callers pass the contributor list, which is checked, instead of it being stored.
+@notice Owns tasks and contributions: the lifecycle after a match. A task starts with its
+        first contribution (no initialize transaction). Replicated tasks go through commit
+        (result hash + seal), consensus by PoCo's weight rule, reveal (digest), then
+        finalize (paid) or, after the final deadline, claim (refunded). Trust-1 tasks may
+        instead complete in one call, `contribute_and_finalize` (mandatory path for
+        nothing, usual path for TEE): commit-reveal only protects replicated consensus.
+        No loop runs over unbounded data: a task has at most MAX_CONTRIBUTORS
+        contributions, and callers pass the contributor list, which is checked against
+        the task, instead of it being stored.
 """
 
-from snekmate.auth import ownable
-from . import categories
 from . import escrow
 from . import matching
 from . import orders
 
-uses: ownable
-uses: categories
 uses: escrow
 uses: matching
 
@@ -32,42 +31,50 @@ PROVED: constant(uint256) = 2
 CONTRIBUTION_DEADLINE_RATIO: constant(uint256) = 7
 REVEAL_DEADLINE_RATIO: constant(uint256) = 2
 FINAL_DEADLINE_RATIO: constant(uint256) = 10
-# Bounded replication (PROTOCOL.md B3): no loop here runs over more than this.
-MAX_CONTRIBUTORS: constant(uint256) = 16
-# Weights are capped so that a product of MAX_CONTRIBUTORS weights fits 232 bits; the cap
-# needs a score of 49 000, far beyond any real worker.
-MAX_WEIGHT: constant(uint256) = 2**14
+# Bounded replication (PROTOCOL.md B3): trust up to 256 with fresh workers.
+MAX_CONTRIBUTORS: constant(uint256) = 8
+# Worker weights are capped (at score 771) so that a group of MAX_CONTRIBUTORS weighs at
+# most 2**64 and the first group fits the task word.
+MAX_WEIGHT: constant(uint256) = 2**8
 # The pseudo-account whose frozen amount collects seized scheduler stakes (PoCo's).
 KITTY: constant(address) = 0x99c2268479b93fDe36232351229815DF80837e23
 KITTY_RATIO: constant(uint256) = 10
 KITTY_MIN: constant(uint256) = 10**9
 CALLBACK_GAS: constant(uint256) = 200_000
 CALLBACK_DATA_MAX: constant(uint256) = 1_024
-RESULTS_MAX: constant(uint256) = 4_096
-MAX_CLAIM: constant(uint256) = 256
+RESULTS_MAX: constant(uint256) = 1_024
+MAX_CLAIM: constant(uint256) = 128
 
 _M8: constant(uint256) = 255
 _M40: constant(uint256) = 2**40 - 1
-_M232: constant(uint256) = 2**232 - 1
+_M64: constant(uint256) = 2**64 - 1
+_M72: constant(uint256) = 2**72 - 1
+_M176: constant(uint256) = 2**176 - 1
 
-# Task word: status (8) | contributors (8) | revealed (8) | winners (8) | round (8) |
-# reveal_deadline (40) | top 176 bits of the consensus result hash.
+# Task word, two layouts sharing status (8) | contributors (8) | _ (8) | round (8):
+# - before consensus (UNSET, ACTIVE), bits 16.. hold the first group, so that a task
+#   whose workers agree never writes a group slot: members (8, at 16) | weight (64, at
+#   32) | group key (64, at 96) | sum of the other groups' weights (72, at 160);
+# - from consensus on: winners (8, at 16) | reveal deadline (40, at 32) | the top 184
+#   bits of the consensus result hash (at 72).
 _tasks: HashMap[bytes32, uint256]
-# Contribution word: status (8) | reward weight (8) | round (8) | top 216 bits of
-# keccak256(result_hash ‖ result_seal).
+# Contribution word: status (8) | weight (16) | round (8) | group: top 64 bits of the
+# result hash (64) | top 160 bits of keccak256(result_hash ‖ result_seal) (160).
 _contributions: HashMap[bytes32, HashMap[address, uint256]]
-# Group word per (task, result hash): weight (232) | members (8) | rejected before round (8).
-_groups: HashMap[bytes32, HashMap[bytes32, uint256]]
-# Sum of the group weights of a task (the rule's total is 1 + this).
-_totals: HashMap[bytes32, uint256]
-scores: public(HashMap[address, uint256])
+# Group word per (task, group key) for the groups after the first: weight (176) |
+# members (8) | contributions of rounds before this one are rejected (8).
+_groups: HashMap[bytes32, HashMap[uint256, uint256]]
+# A bit per task index, per deal, for trust-1 deals only: set by the task's first
+# contribution or by `contribute_and_finalize`, so that the one-call path needs no other
+# read to know the task is untouched. A set bit with an empty task word means completed
+# in one call.
+_fast_completed: HashMap[bytes32, HashMap[uint256, uint256]]
 # The callback data of completed tasks of deals with a callback (EIP-1154 pull oracles).
 _callback_data: HashMap[bytes32, Bytes[CALLBACK_DATA_MAX]]
-tee_broker: public(address)
-
-
-event TeeBrokerChanged:
-    broker: indexed(address)
+# The secret-management service's key (the TEE broker): when set, it alone authorizes
+# contributions that name an enclave (it attests enclaves off chain). Fixed at deployment:
+# PoCo lets the owner swap it at any time, which lets the owner forge enclave tasks.
+TEE_BROKER: public(immutable(address))
 
 
 event TaskContribute:
@@ -109,23 +116,28 @@ event CallbackFailed:
 struct Task:
     status: uint256
     contributors: uint256
-    revealed: uint256
     winners: uint256
     round: uint256
     reveal_deadline: uint256
-    consensus: bytes32  # top 176 bits of the consensus result hash, zero before consensus
+    consensus: bytes32  # the consensus result hash with its low 72 bits cleared, or zero
 
 
 struct Contribution:
     status: uint256
-    reward_weight: uint256
+    weight: uint256
     round: uint256
+
+
+@deploy
+def __init__(tee_broker: address):
+    TEE_BROKER = tee_broker
 
 
 @internal
 @pure
 def _task_id(deal_id: bytes32, index: uint256) -> bytes32:
-    return keccak256(concat(deal_id, convert(index, bytes32)))
+    # abi_encode of two words is their packed concatenation, and cheaper than concat.
+    return keccak256(abi_encode(deal_id, index))
 
 
 @internal
@@ -139,6 +151,12 @@ def _task_in_deal(deal_id: bytes32, index: uint256) -> bytes32:
 
 
 @internal
+@view
+def _fast_bit(deal_id: bytes32, index: uint256) -> bool:
+    return (self._fast_completed[deal_id][index >> 8] >> (index & 255)) & 1 != 0
+
+
+@internal
 @pure
 def _weight(score: uint256) -> uint256:
     return min(max(score // 3, 3) - 1, MAX_WEIGHT)
@@ -147,9 +165,10 @@ def _weight(score: uint256) -> uint256:
 @internal
 @pure
 def _log2(x: uint256) -> uint256:
+    # x <= MAX_WEIGHT = 2**8: nine halvings at most.
     result: uint256 = 0
     v: uint256 = x
-    for _: uint256 in range(16):
+    for _: uint256 in range(9):
         if v <= 1:
             break
         v = v >> 1
@@ -158,36 +177,124 @@ def _log2(x: uint256) -> uint256:
 
 
 @internal
-@view
-def _check_authorization(
-    worker: address,
-    task_id: bytes32,
-    enclave: address,
-    auth_sign: Bytes[65],
-    workerpool_owner: address,
-):
-    digest: bytes32 = keccak256(concat(
-        b"\x19Ethereum Signed Message:\n32",
-        keccak256(concat(convert(worker, bytes20), task_id, convert(enclave, bytes20))),
-    ))
-    signer: address = empty(address)
-    if len(auth_sign) == 65:
-        signer = orders._ecrecover(digest, auth_sign)
-    assert signer != empty(address) and (
-        signer == workerpool_owner or (enclave != empty(address) and signer == self.tee_broker)
-    ), "tasks: invalid authorization"
+@pure
+def _consensus_key(result_hash: bytes32) -> uint256:
+    return convert(result_hash, uint256) >> 72
+
+
+@internal
+@pure
+def _group(result_hash: bytes32) -> uint256:
+    return convert(result_hash, uint256) >> 192
+
+
+@internal
+@pure
+def _commit(result_hash: bytes32, result_seal: bytes32) -> uint256:
+    return convert(keccak256(abi_encode(result_hash, result_seal)), uint256) >> 96
+
+
+@internal
+@pure
+def _eth_signed(message: bytes32) -> bytes32:
+    return keccak256(concat(b"\x19Ethereum Signed Message:\n32", message))
+
+
+@internal
+@pure
+def _recover(digest: bytes32, signature: Bytes[65]) -> address:
+    # A 65-byte or 64-byte (EIP-2098) ECDSA signature with a canonical s, else zero.
+    if len(signature) == 65:
+        s: uint256 = extract32(signature, 32, output_type=uint256)
+        if s > orders.S_MAX:
+            return empty(address)
+        return ecrecover(
+            digest,
+            convert(slice(signature, 64, 1), uint256),
+            extract32(signature, 0, output_type=uint256),
+            s,
+        )
+    if len(signature) == 64:
+        vs: uint256 = extract32(signature, 32, output_type=uint256)
+        compact_s: uint256 = vs & convert(max_value(int256), uint256)
+        if compact_s > orders.S_MAX:
+            return empty(address)
+        # vs >> 255 is 0 or 1.
+        return ecrecover(
+            digest, unsafe_add(vs >> 255, 27), extract32(signature, 0, output_type=uint256), compact_s
+        )
+    return empty(address)
 
 
 @internal
 @view
-def _check_enclave(enclave: address, result_hash: bytes32, result_seal: bytes32, enclave_sign: Bytes[65]):
-    digest: bytes32 = keccak256(concat(
-        b"\x19Ethereum Signed Message:\n32", keccak256(concat(result_hash, result_seal))
-    ))
-    signer: address = empty(address)
-    if len(enclave_sign) == 65:
-        signer = orders._ecrecover(digest, enclave_sign)
-    assert signer == enclave, "tasks: invalid enclave signature"
+def _check_authorization(
+    worker: address, task_id: bytes32, enclave: address, auth_sign: Bytes[65], owner: address
+):
+    digest: bytes32 = self._eth_signed(
+        keccak256(concat(convert(worker, bytes20), task_id, convert(enclave, bytes20)))
+    )
+    signer: address = self._recover(digest, auth_sign)
+    authority: address = owner
+    if enclave != empty(address) and TEE_BROKER != empty(address):
+        authority = TEE_BROKER
+    assert signer != empty(address) and signer == authority, "tasks: invalid authorization"
+
+
+@internal
+@view
+def _check_enclave(
+    enclave: address, result_hash: bytes32, result_seal: bytes32, enclave_sign: Bytes[65]
+):
+    signer: address = self._recover(
+        self._eth_signed(keccak256(abi_encode(result_hash, result_seal))), enclave_sign
+    )
+    assert signer != empty(address) and signer == enclave, "tasks: invalid enclave signature"
+
+
+@internal
+@pure
+def _check_callback_data(callback: address, digest: bytes32, data: Bytes[CALLBACK_DATA_MAX]):
+    if callback == empty(address):
+        assert len(data) == 0, "tasks: callback data without a callback"
+    else:
+        assert keccak256(data) == digest, "tasks: callback data does not match the digest"
+
+
+@internal
+def _run_callback(task_id: bytes32, callback: address, data: Bytes[CALLBACK_DATA_MAX]):
+    if callback == empty(address):
+        return
+    self._callback_data[task_id] = data
+    # The callee must get its whole allowance whatever gas the finalizer sent: a call
+    # forwards at most 63/64 of the gas left (EIP-150), so require enough up front.
+    assert msg.gas > CALLBACK_GAS * 64 // 63 + 10_000, "tasks: not enough gas for the callback"
+    success: bool = raw_call(
+        callback,
+        abi_encode(task_id, data, method_id=method_id("receiveResult(bytes32,bytes)")),
+        gas=CALLBACK_GAS,
+        revert_on_failure=False,
+    )
+    if not success:
+        log CallbackFailed(task_id=task_id, callback=callback)
+
+
+@internal
+def _pay_owners_and_scheduler(deal: matching.Deal, scheduler_reward: uint256):
+    # The requester pays the task price; app and dataset owners get their prices; the
+    # scheduler gets its task stake back, its reward and a share of the kitty.
+    escrow._seize(deal.requester, deal.app_price + deal.dataset_price + deal.workerpool_price)
+    if deal.app_price != 0:
+        escrow._reward(deal.app_owner, deal.app_price)
+    if deal.dataset_price != 0:
+        escrow._reward(deal.dataset_owner, deal.dataset_price)
+    kitty: uint256 = escrow._frozen(KITTY)
+    share: uint256 = 0
+    if kitty != 0:
+        share = min(kitty, max(kitty * KITTY_RATIO // 100, KITTY_MIN))
+        escrow._seize(KITTY, share)
+    stake: uint256 = deal.workerpool_price * matching.SCHEDULER_STAKE_RATIO // 100
+    escrow._unlock_and_reward(deal.workerpool_owner, stake, scheduler_reward + share)
 
 
 @external
@@ -204,7 +311,7 @@ def contribute(
     @notice Commits a worker's result for task `index` of `deal_id`: `result_hash` is
             keccak256(task_id ‖ digest), `result_seal` keccak256(worker ‖ task_id ‖ digest).
             The first contribution starts the task. Locks the worker's stake.
-    @param enclave The enclave key that signed the result (TEE deals), or zero.
+    @param enclave The enclave key that signed the result (required for TEE deals), or zero.
     @param enclave_sign The enclave's EIP-191 signature of keccak256(result_hash ‖ result_seal).
     @param auth_sign The workerpool owner's (or, with an enclave, the TEE broker's) EIP-191
            signature of keccak256(worker ‖ task_id ‖ enclave).
@@ -213,7 +320,12 @@ def contribute(
     terms: matching.ExecutionTerms = matching._execution_terms(deal_id)
     task: uint256 = self._tasks[task_id]
     status: uint256 = task & _M8
-    assert status <= ACTIVE, "tasks: task not active"
+    if status == UNSET and terms.trust == 1:
+        word: uint256 = self._fast_completed[deal_id][index >> 8]
+        bit: uint256 = 1 << (index & 255)
+        assert word & bit == 0, "tasks: task already completed"
+        self._fast_completed[deal_id][index >> 8] = word | bit
+    assert status == UNSET or status == ACTIVE, "tasks: task not active"
     assert block.timestamp < terms.start_time + CONTRIBUTION_DEADLINE_RATIO * terms.time_ref, (
         "tasks: contribution deadline passed"
     )
@@ -229,48 +341,67 @@ def contribute(
     stake: uint256 = terms.workerpool_price * terms.worker_stake_ratio // 100
     assert escrow._balance(msg.sender) >= stake, "tasks: worker balance too low for the stake"
     escrow._lock(msg.sender, stake)
+    weight: uint256 = self._weight(escrow._score(msg.sender))
 
-    round: uint256 = (task >> 32) & _M8
-    reward_weight: uint256 = 1
+    round: uint256 = (task >> 24) & _M8
+    group: uint256 = self._group(result_hash)
+    winners: uint256 = 1
     consensus: bool = terms.trust == 1
+    first_members: uint256 = (task >> 16) & _M8
+    first_weight: uint256 = (task >> 32) & _M64
+    first_group: uint256 = (task >> 96) & _M64
+    others: uint256 = (task >> 160) & _M72
     if not consensus:
-        weight: uint256 = self._weight(self.scores[msg.sender])
-        reward_weight = self._log2(weight)
-        group: uint256 = self._groups[task_id][result_hash]
-        group_weight: uint256 = group & _M232
-        new_weight: uint256 = weight
-        if group_weight != 0:
-            new_weight = group_weight * weight
-        # members < MAX_CONTRIBUTORS: the count field cannot overflow.
-        self._groups[task_id][result_hash] = (group & ~_M232) + new_weight + (1 << 232)
-        total: uint256 = self._totals[task_id] - group_weight + new_weight
-        self._totals[task_id] = total
-        consensus = new_weight * terms.trust > (total + 1) * (terms.trust - 1)
+        # Weights are <= 2**8 and groups have <= 8 members: products fit 64 bits.
+        group_weight: uint256 = weight
+        if first_members == 0 or first_group == group:
+            if first_members != 0:
+                group_weight = first_weight * weight
+            first_members += 1
+            first_weight = group_weight
+            first_group = group
+            winners = first_members
+        else:
+            word: uint256 = self._groups[task_id][group]
+            old_weight: uint256 = word & _M176
+            if old_weight != 0:
+                group_weight = old_weight * weight
+            winners = ((word >> 176) & _M8) + 1
+            self._groups[task_id][group] = (word >> 184 << 184) | group_weight | (winners << 176)
+            others = others - old_weight + group_weight
+        total: uint256 = first_weight + others
+        consensus = group_weight * terms.trust > (total + 1) * (terms.trust - 1)
 
     self._contributions[task_id][msg.sender] = (
         CONTRIBUTED
-        | (reward_weight << 8)
-        | (round << 16)
-        | ((convert(keccak256(concat(result_hash, result_seal)), uint256) >> 40) << 40)
+        | (weight << 8)
+        | (round << 24)
+        | (group << 32)
+        | (self._commit(result_hash, result_seal) << 96)
     )
     log TaskContribute(task_id=task_id, worker=msg.sender, result_hash=result_hash)
 
-    task = (task & ~(_M8 | (_M8 << 8))) | ACTIVE | ((contributors + 1) << 8)
     if consensus:
-        winners: uint256 = 1
-        if terms.trust != 1:
-            winners = (self._groups[task_id][result_hash] >> 232) & _M8
         reveal_deadline: uint256 = block.timestamp + REVEAL_DEADLINE_RATIO * terms.time_ref
-        task = (
+        self._tasks[task_id] = (
             REVEALING
             | ((contributors + 1) << 8)
-            | (winners << 24)
-            | (round << 32)
-            | (reveal_deadline << 40)
-            | ((convert(result_hash, uint256) >> 80) << 80)
+            | (winners << 16)
+            | (round << 24)
+            | (reveal_deadline << 32)
+            | (self._consensus_key(result_hash) << 72)
         )
         log TaskConsensus(task_id=task_id, result_hash=result_hash)
-    self._tasks[task_id] = task
+    else:
+        self._tasks[task_id] = (
+            ACTIVE
+            | ((contributors + 1) << 8)
+            | (first_members << 16)
+            | (round << 24)
+            | (first_weight << 32)
+            | (first_group << 96)
+            | (others << 160)
+        )
 
 
 @external
@@ -282,98 +413,95 @@ def reveal(deal_id: bytes32, index: uint256, digest: bytes32):
     task_id: bytes32 = self._task_id(deal_id, index)
     task: uint256 = self._tasks[task_id]
     assert task & _M8 == REVEALING, "tasks: task not revealing"
-    assert block.timestamp <= (task >> 40) & _M40, "tasks: reveal deadline passed"
+    assert block.timestamp <= (task >> 32) & _M40, "tasks: reveal deadline passed"
     contribution: uint256 = self._contributions[task_id][msg.sender]
     assert contribution & _M8 == CONTRIBUTED, "tasks: nothing to reveal"
-    result_hash: bytes32 = keccak256(concat(task_id, digest))
+    result_hash: bytes32 = keccak256(abi_encode(task_id, digest))
     result_seal: bytes32 = keccak256(concat(convert(msg.sender, bytes20), task_id, digest))
-    commit: uint256 = convert(keccak256(concat(result_hash, result_seal)), uint256) >> 40
-    assert contribution >> 40 == commit, "tasks: reveal does not match the contribution"
-    assert convert(result_hash, uint256) >> 80 == task >> 80, "tasks: result is not the consensus"
-    round: uint256 = (contribution >> 16) & _M8
-    if round < (task >> 32) & _M8:
-        # The contribution predates a reopen: it is out if its group was rejected since.
-        assert round >= self._groups[task_id][result_hash] >> 240, "tasks: contribution rejected"
+    assert contribution >> 96 == self._commit(result_hash, result_seal), (
+        "tasks: reveal does not match the contribution"
+    )
+    assert self._consensus_key(result_hash) == task >> 72, "tasks: result is not the consensus"
+    round: uint256 = (contribution >> 24) & _M8
+    if round < (task >> 24) & _M8:
+        # Contributed before a reopen: out if its group was rejected since.
+        rejected: uint256 = (self._groups[task_id][self._group(result_hash)] >> 184) & _M8
+        assert round >= rejected, "tasks: contribution rejected"
     self._contributions[task_id][msg.sender] = (contribution & ~_M8) | PROVED
-    # revealed < winners <= MAX_CONTRIBUTORS: no overflow into the next field.
-    self._tasks[task_id] = task + (1 << 16)
     log TaskReveal(task_id=task_id, worker=msg.sender, digest=digest)
 
 
+@internal
+@view
+def _check_contributors(task_id: bytes32, task: uint256, contributors: DynArray[address, MAX_CONTRIBUTORS]):
+    assert len(contributors) == (task >> 8) & _M8, "tasks: wrong contributor count"
+    previous: uint256 = 0
+    for worker: address in contributors:
+        assert convert(worker, uint256) > previous, "tasks: contributors not sorted"
+        previous = convert(worker, uint256)
+        assert self._contributions[task_id][worker] != 0, "tasks: not a contributor"
+
+
 @external
-def reopen(deal_id: bytes32, index: uint256, consensus_hash: bytes32):
+def reopen(deal_id: bytes32, index: uint256, contributors: DynArray[address, MAX_CONTRIBUTORS]):
     """
     @notice Reopens a task whose consensus group did not reveal in time: the group's
-            contributions are rejected and other workers may contribute again. Anyone may
-            call it.
-    @param consensus_hash The result hash the task reached consensus on (TaskConsensus).
+            contributions are rejected and other workers may contribute. Anyone may call it.
+    @param contributors Every contributor of the task, sorted by address.
     """
-    task_id: bytes32 = self._task_id(deal_id, index)
+    task_id: bytes32 = self._task_in_deal(deal_id, index)
     task: uint256 = self._tasks[task_id]
     assert task & _M8 == REVEALING, "tasks: task not revealing"
-    assert block.timestamp > (task >> 40) & _M40, "tasks: reveal window still open"
-    assert (task >> 16) & _M8 == 0, "tasks: a winner revealed"
-    assert convert(consensus_hash, uint256) >> 80 == task >> 80, "tasks: not the consensus hash"
-    terms: matching.ExecutionTerms = matching._execution_terms(deal_id)
-    assert block.timestamp < terms.start_time + FINAL_DEADLINE_RATIO * terms.time_ref, (
+    assert block.timestamp > (task >> 32) & _M40, "tasks: reveal window still open"
+    deal: matching.Deal = matching._deal(deal_id)
+    assert block.timestamp < deal.start_time + FINAL_DEADLINE_RATIO * deal.time_ref, (
         "tasks: final deadline passed"
     )
-    round: uint256 = ((task >> 32) & _M8) + 1
+    round: uint256 = ((task >> 24) & _M8) + 1
     assert round <= _M8, "tasks: too many reopens"
-    group_weight: uint256 = self._groups[task_id][consensus_hash] & _M232
-    if group_weight != 0:
-        self._totals[task_id] -= group_weight
-    # Weight and members reset; contributions before `round` in this group are rejected.
-    self._groups[task_id][consensus_hash] = round << 240
-    self._tasks[task_id] = ACTIVE | (task & (_M8 << 8)) | (round << 32)
+    self._check_contributors(task_id, task, contributors)
+    # The consensus group's key starts the stored consensus key; its contributions are
+    # rejected from now on. The other groups are rebuilt from the valid contributions.
+    rejected_group: uint256 = (task >> 72) >> 120
+    self._groups[task_id][rejected_group] = round << 184
+    keys: DynArray[uint256, MAX_CONTRIBUTORS] = []
+    weights: DynArray[uint256, MAX_CONTRIBUTORS] = []
+    members: DynArray[uint256, MAX_CONTRIBUTORS] = []
+    for worker: address in contributors:
+        contribution: uint256 = self._contributions[task_id][worker]
+        assert contribution & _M8 != PROVED, "tasks: a winner revealed"
+        group: uint256 = (contribution >> 32) & _M64
+        if group == rejected_group:
+            continue
+        if (contribution >> 24) & _M8 < (self._groups[task_id][group] >> 184) & _M8:
+            continue
+        weight: uint256 = (contribution >> 8) & 65535
+        found: bool = False
+        for i: uint256 in range(len(keys), bound=MAX_CONTRIBUTORS):
+            if keys[i] == group:
+                weights[i] = weights[i] * weight
+                members[i] += 1
+                found = True
+                break
+        if not found:
+            keys.append(group)
+            weights.append(weight)
+            members.append(1)
+    new_task: uint256 = ACTIVE | (task & (_M8 << 8)) | (round << 24)
+    others: uint256 = 0
+    for i: uint256 in range(len(keys), bound=MAX_CONTRIBUTORS):
+        if i == 0:
+            new_task |= (members[0] << 16) | (weights[0] << 32) | (keys[0] << 96)
+        else:
+            rejected: uint256 = self._groups[task_id][keys[i]] >> 184
+            self._groups[task_id][keys[i]] = (rejected << 184) | (members[i] << 176) | weights[i]
+            others += weights[i]
+    if len(keys) != 0:
+        # The first group now lives in the task word, not in a group slot.
+        rejected_first: uint256 = self._groups[task_id][keys[0]] >> 184
+        self._groups[task_id][keys[0]] = rejected_first << 184
+    self._tasks[task_id] = new_task | (others << 160)
     log TaskReopen(task_id=task_id)
-
-
-@internal
-def _run_callback(task_id: bytes32, callback: address, data: Bytes[CALLBACK_DATA_MAX]):
-    if callback == empty(address):
-        return
-    self._callback_data[task_id] = data
-    # The callee must get its whole allowance whatever gas the finalizer sends: after the
-    # call, 1/64 of the gas at the call remains (EIP-150), so require enough up front.
-    assert msg.gas > CALLBACK_GAS + CALLBACK_GAS // 63 + 5_000, "tasks: not enough gas for the callback"
-    success: bool = raw_call(
-        callback,
-        abi_encode(task_id, data, method_id=method_id("receiveResult(bytes32,bytes)")),
-        gas=CALLBACK_GAS,
-        revert_on_failure=False,
-    )
-    if not success:
-        log CallbackFailed(task_id=task_id, callback=callback)
-
-
-@internal
-@pure
-def _check_callback_data(callback: address, digest: bytes32, data: Bytes[CALLBACK_DATA_MAX]):
-    if callback == empty(address):
-        assert len(data) == 0, "tasks: callback data without a callback"
-    else:
-        assert keccak256(data) == digest, "tasks: callback data does not match the digest"
-
-
-@internal
-def _pay_scheduler(terms: matching.Deal, task_id: bytes32, reward: uint256):
-    # The scheduler gets its task stake back, the reward and a share of the kitty.
-    kitty: uint256 = escrow._frozen(KITTY)
-    share: uint256 = min(kitty, max(kitty * KITTY_RATIO // 100, KITTY_MIN))
-    if share != 0:
-        escrow._seize(KITTY, share, task_id)
-    stake: uint256 = terms.workerpool_price * matching.SCHEDULER_STAKE_RATIO // 100
-    escrow._unlock_and_reward(terms.workerpool_owner, stake, reward + share)
-
-
-@internal
-def _pay_owners(terms: matching.Deal, task_id: bytes32):
-    escrow._seize(terms.requester, terms.app_price + terms.dataset_price + terms.workerpool_price, task_id)
-    if terms.app_price != 0:
-        escrow._reward(terms.app_owner, terms.app_price, task_id)
-    if terms.dataset_price != 0:
-        escrow._reward(terms.dataset_owner, terms.dataset_price, task_id)
 
 
 @external
@@ -386,9 +514,11 @@ def finalize(
     contributors: DynArray[address, MAX_CONTRIBUTORS],
 ):
     """
-    @notice Completes a task and pays everyone. The scheduler may call it once every
-            winner revealed; anyone may once the reveal window is over with at least one
-            reveal (no one has to wait for a vanished scheduler).
+    @notice Completes a task and pays everyone. Before the reveal deadline, once every
+            winner revealed, the scheduler may call it, or the last winner, revealing in
+            the same call (it saves that winner a transaction); after the deadline anyone
+            may, provided at least one winner revealed, so nobody waits for a vanished
+            scheduler.
     @param digest The revealed result digest.
     @param results The result pointer, e.g. {"storage": "ipfs", "location": "/ipfs/<cid>"}.
     @param results_callback The callback data (its keccak256 is the digest) or empty.
@@ -398,59 +528,67 @@ def finalize(
     task_id: bytes32 = self._task_in_deal(deal_id, index)
     task: uint256 = self._tasks[task_id]
     assert task & _M8 == REVEALING, "tasks: task not revealing"
-    terms: matching.Deal = matching._deal(deal_id)
-    time_ref: uint256 = categories._time_ref(terms.category)
-    assert block.timestamp < terms.start_time + FINAL_DEADLINE_RATIO * time_ref, (
+    deal: matching.Deal = matching._deal(deal_id)
+    assert block.timestamp < deal.start_time + FINAL_DEADLINE_RATIO * deal.time_ref, (
         "tasks: final deadline passed"
     )
-    revealed: uint256 = (task >> 16) & _M8
-    assert revealed != 0, "tasks: nobody revealed"
-    if block.timestamp <= (task >> 40) & _M40:
-        assert msg.sender == terms.workerpool_owner, "tasks: reveal window still open"
-        assert revealed == (task >> 24) & _M8, "tasks: winners still revealing"
-    assert convert(keccak256(concat(task_id, digest)), uint256) >> 80 == task >> 80, (
+    assert self._consensus_key(keccak256(abi_encode(task_id, digest))) == task >> 72, (
         "tasks: digest is not the consensus"
     )
-    self._check_callback_data(terms.callback, digest, results_callback)
+    self._check_callback_data(deal.callback, digest, results_callback)
+    self._check_contributors(task_id, task, contributors)
 
-    count: uint256 = (task >> 8) & _M8
-    assert len(contributors) == count, "tasks: wrong contributor count"
-    stake: uint256 = terms.workerpool_price * terms.worker_stake_ratio // 100
-    replicated: bool = count > 1
+    # A winner that has not revealed yet may reveal here, in the same call.
+    own_reveal: bool = False
+    own: uint256 = self._contributions[task_id][msg.sender]
+    if own & _M8 == CONTRIBUTED and block.timestamp <= (task >> 32) & _M40:
+        own_hash: bytes32 = keccak256(abi_encode(task_id, digest))
+        own_seal: bytes32 = keccak256(concat(convert(msg.sender, bytes20), task_id, digest))
+        own_round: uint256 = (own >> 24) & _M8
+        own_reveal = own >> 96 == self._commit(own_hash, own_seal) and (
+            own_round == (task >> 24) & _M8
+            or own_round >= (self._groups[task_id][self._group(own_hash)] >> 184) & _M8
+        )
+        if own_reveal:
+            self._contributions[task_id][msg.sender] = (own & ~_M8) | PROVED
+            log TaskReveal(task_id=task_id, worker=msg.sender, digest=digest)
+
+    stake: uint256 = deal.workerpool_price * deal.worker_stake_ratio // 100
+    replicated: bool = len(contributors) > 1
     winners: DynArray[address, MAX_CONTRIBUTORS] = []
     weights: DynArray[uint256, MAX_CONTRIBUTORS] = []
     total_weight: uint256 = 0
-    pot: uint256 = terms.workerpool_price
-    previous: uint256 = 0
+    pot: uint256 = deal.workerpool_price
     for worker: address in contributors:
-        assert convert(worker, uint256) > previous, "tasks: contributors not sorted"
-        previous = convert(worker, uint256)
         contribution: uint256 = self._contributions[task_id][worker]
-        assert contribution != 0, "tasks: not a contributor"
         if contribution & _M8 == PROVED:
             winners.append(worker)
-            weight: uint256 = (contribution >> 8) & _M8
+            weight: uint256 = self._log2((contribution >> 8) & 65535)
             weights.append(weight)
             total_weight += weight
-            if replicated:
-                self.scores[worker] += 1
         else:
-            escrow._seize(worker, stake, task_id)
+            # A non-winner loses its stake to the pot and a third of its score.
+            escrow._settle(worker, 0, stake, 0, escrow._score(worker) * 2 // 3)
             pot += stake
-            self.scores[worker] = self.scores[worker] * 2 // 3
+    assert len(winners) != 0, "tasks: nobody revealed"
+    if block.timestamp <= (task >> 32) & _M40:
+        assert msg.sender == deal.workerpool_owner or own_reveal, "tasks: reveal window still open"
+        assert len(winners) == (task >> 16) & _M8, "tasks: winners still revealing"
 
-    workers_pot: uint256 = pot * (100 - terms.scheduler_reward_ratio) // 100
+    workers_pot: uint256 = pot * (100 - deal.scheduler_reward_ratio) // 100
     paid: uint256 = 0
     for i: uint256 in range(len(winners), bound=MAX_CONTRIBUTORS):
         share: uint256 = workers_pot * weights[i] // total_weight
-        escrow._unlock_and_reward(winners[i], stake, share)
+        score: uint256 = escrow._score(winners[i])
+        if replicated:
+            score += 1
+        escrow._settle(winners[i], stake, 0, share, score)
         paid += share
-    self._pay_owners(terms, task_id)
-    self._pay_scheduler(terms, task_id, pot - paid)
+    self._pay_owners_and_scheduler(deal, pot - paid)
 
     self._tasks[task_id] = (task & ~_M8) | COMPLETED
     log TaskFinalize(task_id=task_id, digest=digest, results=results)
-    self._run_callback(task_id, terms.callback, results_callback)
+    self._run_callback(task_id, deal.callback, results_callback)
 
 
 @external
@@ -465,37 +603,34 @@ def contribute_and_finalize(
     auth_sign: Bytes[65],
 ):
     """
-    @notice The TEE fast path (trust 1): an attested worker contributes and completes the
-            task in one call; no worker stake. The enclave signs
-            keccak256(result_hash ‖ result_seal) as in `contribute`.
+    @notice The one-call path of trust-1 tasks (PoCo's TEE fast path, open to every
+            trust-1 deal): an authorized worker contributes and completes the task, no
+            stake. TEE deals need the enclave's signature of keccak256(result_hash ‖
+            result_seal), as in `contribute`.
     """
     task_id: bytes32 = self._task_in_deal(deal_id, index)
-    terms: matching.Deal = matching._deal(deal_id)
-    assert terms.tee, "tasks: fast path needs a TEE deal"
-    assert terms.trust == 1, "tasks: fast path needs trust 1"
-    assert self._tasks[task_id] == 0, "tasks: task already started"
-    time_ref: uint256 = categories._time_ref(terms.category)
-    assert block.timestamp < terms.start_time + CONTRIBUTION_DEADLINE_RATIO * time_ref, (
+    deal: matching.Deal = matching._deal(deal_id)
+    assert deal.trust == 1, "tasks: one-call path needs trust 1"
+    word: uint256 = self._fast_completed[deal_id][index >> 8]
+    bit: uint256 = 1 << (index & 255)
+    assert word & bit == 0, "tasks: task already started"
+    assert block.timestamp < deal.start_time + CONTRIBUTION_DEADLINE_RATIO * deal.time_ref, (
         "tasks: contribution deadline passed"
     )
-    assert enclave != empty(address), "tasks: enclave required"
-    self._check_authorization(msg.sender, task_id, enclave, auth_sign, terms.workerpool_owner)
-    result_hash: bytes32 = keccak256(concat(task_id, digest))
-    result_seal: bytes32 = keccak256(concat(convert(msg.sender, bytes20), task_id, digest))
-    self._check_enclave(enclave, result_hash, result_seal, enclave_sign)
-    self._check_callback_data(terms.callback, digest, results_callback)
+    assert not deal.tee or enclave != empty(address), "tasks: enclave required"
+    self._check_authorization(msg.sender, task_id, enclave, auth_sign, deal.workerpool_owner)
+    if enclave != empty(address):
+        result_hash: bytes32 = keccak256(abi_encode(task_id, digest))
+        result_seal: bytes32 = keccak256(concat(convert(msg.sender, bytes20), task_id, digest))
+        self._check_enclave(enclave, result_hash, result_seal, enclave_sign)
+    self._check_callback_data(deal.callback, digest, results_callback)
 
-    worker_reward: uint256 = terms.workerpool_price * (100 - terms.scheduler_reward_ratio) // 100
-    escrow._reward(msg.sender, worker_reward, task_id)
-    self._pay_owners(terms, task_id)
-    self._pay_scheduler(terms, task_id, terms.workerpool_price - worker_reward)
-
-    self._tasks[task_id] = (
-        COMPLETED | (1 << 8) | (1 << 16) | (1 << 24) | ((convert(result_hash, uint256) >> 80) << 80)
-    )
-    log TaskContribute(task_id=task_id, worker=msg.sender, result_hash=result_hash)
+    self._fast_completed[deal_id][index >> 8] = word | bit
+    worker_reward: uint256 = deal.workerpool_price * (100 - deal.scheduler_reward_ratio) // 100
+    escrow._reward(msg.sender, worker_reward)
+    self._pay_owners_and_scheduler(deal, deal.workerpool_price - worker_reward)
     log TaskFinalize(task_id=task_id, digest=digest, results=results)
-    self._run_callback(task_id, terms.callback, results_callback)
+    self._run_callback(task_id, deal.callback, results_callback)
 
 
 @external
@@ -505,24 +640,25 @@ def claim(
     contributors: DynArray[address, MAX_CLAIM],
 ):
     """
-    @notice After the deal's final deadline, fails the given tasks (started or not) and
-            refunds them: the requester gets the task price back, the scheduler's stake
+    @notice After the deal's final deadline, fails the given tasks, started or not, and
+            refunds them: the requester gets each task's price back, the scheduler's stake
             goes to the kitty, contributors get their stakes back. Anyone may call it.
     @param contributors For each task in `indices` order, its contributors sorted by
            address (none for a task nobody contributed to).
     """
-    terms: matching.Deal = matching._deal(deal_id)
-    time_ref: uint256 = categories._time_ref(terms.category)
-    assert terms.bot_size != 0, "tasks: unknown deal"
-    assert block.timestamp >= terms.start_time + FINAL_DEADLINE_RATIO * time_ref, (
+    deal: matching.Deal = matching._deal(deal_id)
+    assert deal.bot_size != 0, "tasks: unknown deal"
+    assert block.timestamp >= deal.start_time + FINAL_DEADLINE_RATIO * deal.time_ref, (
         "tasks: final deadline not reached"
     )
-    stake: uint256 = terms.workerpool_price * terms.worker_stake_ratio // 100
+    stake: uint256 = deal.workerpool_price * deal.worker_stake_ratio // 100
     cursor: uint256 = 0
     for index: uint256 in indices:
         task_id: bytes32 = self._task_in_deal(deal_id, index)
         task: uint256 = self._tasks[task_id]
-        assert task & _M8 < COMPLETED, "tasks: task already final"
+        assert task & _M8 < COMPLETED and (task != 0 or not self._fast_bit(deal_id, index)), (
+            "tasks: task already final"
+        )
         previous: uint256 = 0
         for _: uint256 in range((task >> 8) & _M8, bound=MAX_CONTRIBUTORS):
             assert cursor < len(contributors), "tasks: wrong contributor count"
@@ -532,43 +668,49 @@ def claim(
             previous = convert(worker, uint256)
             assert self._contributions[task_id][worker] != 0, "tasks: not a contributor"
             escrow._unlock(worker, stake)
-        self._tasks[task_id] = (task & ~_M8) | FAILED
+        if task & _M8 == REVEALING:
+            self._tasks[task_id] = (task & ~_M8) | FAILED
+        else:
+            # Before consensus the word holds groups, which a failed task no longer needs.
+            self._tasks[task_id] = FAILED | (task & ((_M8 << 8) | (_M8 << 24)))
         log TaskClaimed(task_id=task_id)
     assert cursor == len(contributors), "tasks: wrong contributor count"
     count: uint256 = len(indices)
-    price: uint256 = terms.app_price + terms.dataset_price + terms.workerpool_price
-    escrow._unlock(terms.requester, price * count)
-    scheduler_stake: uint256 = terms.workerpool_price * matching.SCHEDULER_STAKE_RATIO // 100
-    escrow._seize(terms.workerpool_owner, scheduler_stake * count, deal_id)
+    escrow._unlock(deal.requester, (deal.app_price + deal.dataset_price + deal.workerpool_price) * count)
+    scheduler_stake: uint256 = deal.workerpool_price * matching.SCHEDULER_STAKE_RATIO // 100
+    escrow._seize(deal.workerpool_owner, scheduler_stake * count)
     escrow._freeze(KITTY, scheduler_stake * count)
 
 
 @external
-def set_tee_broker(broker: address):
-    """
-    @notice Sets the key of the secret-management service that authorizes enclave
-            contributions (the TEE broker); only the hub owner may.
-    """
-    ownable._check_owner()
-    self.tee_broker = broker
-    log TeeBrokerChanged(broker=broker)
-
-
-@external
 @view
-def task(task_id: bytes32) -> Task:
+def task(deal_id: bytes32, index: uint256) -> Task:
     """
-    @notice A task's state; all zero for a task nobody contributed to yet.
+    @notice The state of task `index` of `deal_id`; all zero before its first contribution.
     """
-    word: uint256 = self._tasks[task_id]
+    word: uint256 = self._tasks[self._task_id(deal_id, index)]
+    if word == 0 and self._fast_bit(deal_id, index):
+        return Task(
+            status=COMPLETED, contributors=1, winners=1, round=0, reveal_deadline=0,
+            consensus=empty(bytes32),
+        )
+    if word & _M8 == ACTIVE:
+        # Before consensus the rest of the word holds the groups, not these fields.
+        return Task(
+            status=ACTIVE,
+            contributors=(word >> 8) & _M8,
+            winners=0,
+            round=(word >> 24) & _M8,
+            reveal_deadline=0,
+            consensus=empty(bytes32),
+        )
     return Task(
         status=word & _M8,
         contributors=(word >> 8) & _M8,
-        revealed=(word >> 16) & _M8,
-        winners=(word >> 24) & _M8,
-        round=(word >> 32) & _M8,
-        reveal_deadline=(word >> 40) & _M40,
-        consensus=convert((word >> 80) << 80, bytes32),
+        winners=(word >> 16) & _M8,
+        round=(word >> 24) & _M8,
+        reveal_deadline=(word >> 32) & _M40,
+        consensus=convert((word >> 72) << 72, bytes32),
     )
 
 
@@ -579,16 +721,16 @@ def contribution(task_id: bytes32, worker: address) -> Contribution:
     @notice A worker's contribution to a task (status 0 when none).
     """
     word: uint256 = self._contributions[task_id][worker]
-    return Contribution(status=word & _M8, reward_weight=(word >> 8) & _M8, round=(word >> 16) & _M8)
+    return Contribution(status=word & _M8, weight=(word >> 8) & 65535, round=(word >> 24) & _M8)
 
 
 @external
 @view
 def result_for(task_id: bytes32) -> Bytes[CALLBACK_DATA_MAX]:
     """
-    @notice The callback data of a completed task of a deal with a callback (pull oracle).
+    @notice The callback data of a completed task of a deal with a callback (pull oracle);
+            empty for a task without one.
     """
-    assert self._tasks[task_id] & _M8 == COMPLETED, "tasks: task not completed"
     return self._callback_data[task_id]
 
 

@@ -1,9 +1,10 @@
 # pragma version ~=0.4.3
 """
 @title EscrowHarness
-@notice Test-only contract: the escrow module on its own, with its four internal
-        primitives (lock, unlock, seize, reward) exposed as thin external wrappers so
-        tests can drive them without orders or deals. Never deployed outside tests.
+@notice Test-only contract: the escrow module on its own, with its internal primitives
+        (lock, unlock, seize, reward, freeze, unlock_and_reward and the general settle)
+        exposed as thin external wrappers so tests can drive them without orders, deals or tasks. Never
+        deployed outside tests.
 """
 
 from ethereum.ercs import IERC20
@@ -20,6 +21,7 @@ exports: (
     escrow.withdraw_to,
     escrow.balance_of,
     escrow.frozen_of,
+    escrow.score_of,
 )
 
 
@@ -39,10 +41,25 @@ def unlock(account: address, amount: uint256):
 
 
 @external
-def seize(account: address, amount: uint256, ref: bytes32):
-    escrow._seize(account, amount, ref)
+def seize(account: address, amount: uint256):
+    escrow._seize(account, amount)
 
 
 @external
-def reward(account: address, amount: uint256, ref: bytes32):
-    escrow._reward(account, amount, ref)
+def reward(account: address, amount: uint256):
+    escrow._reward(account, amount)
+
+
+@external
+def freeze(account: address, amount: uint256):
+    escrow._freeze(account, amount)
+
+
+@external
+def settle(account: address, unlocked: uint256, seized: uint256, reward: uint256, score: uint256):
+    escrow._settle(account, unlocked, seized, reward, score)
+
+
+@external
+def unlock_and_reward(account: address, unlocked: uint256, reward: uint256):
+    escrow._unlock_and_reward(account, unlocked, reward)

@@ -45,6 +45,7 @@ APP_PRICE = 3 * RLC
 DATASET_PRICE = 2 * RLC
 WORKERPOOL_PRICE = 5 * RLC
 CATEGORY = 2
+CATEGORY_TIME_REF = 3_600  # PoCo's M, the reference time a deal of CATEGORY stores
 TRUST = 3
 PARAMS = '{"iexec_args": "hello anvil"}'
 ACTORS = ("deployer", "app_owner", "dataset_owner", "scheduler", "requester", "stranger")
@@ -206,6 +207,10 @@ def test_deploy__hub_is_wired_to_token_and_registries(chain: Chain) -> None:
     assert hub.functions.WORKERPOOL_REGISTRY().call() == deployment.workerpool_registry
     assert hub.functions.owner().call() == chain["deployer"].address
     assert hub.functions.category_count().call() == 5
+    # The annex, which the hub runs by DELEGATECALL, is a deployed contract of its own.
+    assert hub.functions.ANNEX().call() == deployment.annex
+    assert deployment.annex not in (deployment.hub, ZERO_ADDRESS)
+    assert len(chain.w3.eth.get_code(deployment.annex)) > 0
 
 
 def test_register__assets__are_owned_by_their_creators(chain: Chain) -> None:
@@ -299,6 +304,7 @@ def test_match__deal__records_the_settlement_terms(chain: Chain, matched: Matche
         callback=ZERO_ADDRESS,
         start_time=block["timestamp"],
         category=CATEGORY,
+        time_ref=CATEGORY_TIME_REF,
         trust=TRUST,
         worker_stake_ratio=30,
         scheduler_reward_ratio=1,
@@ -334,14 +340,13 @@ def test_match__receipt__carries_the_three_poco_events(chain: Chain, matched: Ma
         "dataset": chain.dataset,
         "workerpool": chain.workerpool,
         "beneficiary": chain["requester"].address,
-        "callback": ZERO_ADDRESS,
         "tag": b"\x00" * 32,
-        "category": CATEGORY,
-        "trust": TRUST,
-        "bot_first": 0,
-        "volume": 1,
         "params": PARAMS,
     }
+    # What DealCreated no longer carries is in the deal (and the volume in OrdersMatched).
+    deal = chain.client.deal(the_deal)
+    assert (deal.callback, deal.category, deal.trust) == (ZERO_ADDRESS, CATEGORY, TRUST)
+    assert (deal.bot_first, deal.bot_size) == (0, 1)
 
 
 def test_match__locks_payment_and_scheduler_stake(chain: Chain, matched: Matched) -> None:

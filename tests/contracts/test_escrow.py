@@ -1,6 +1,12 @@
-"""Escrow (contracts/hub/escrow.vy): deposits and withdrawals through the hub, and the four
-internal primitives (lock, unlock, seize, reward) through contracts/mocks/escrow_harness.vy,
-which is the escrow module alone with those primitives exposed."""
+"""Escrow (contracts/hub/escrow.vy): deposits and withdrawals through the hub, and the
+internal primitives (lock, unlock, seize, reward, freeze, unlock_and_reward and the general
+settle) through
+contracts/mocks/escrow_harness.vy, which is the escrow module alone with those primitives
+exposed.
+
+An account is one word: balance (low 112 bits) | frozen (next 112 bits) | worker score (top
+32 bits). The primitives emit no events (the callers' deal and task events carry the moves):
+their tests check state."""
 
 from __future__ import annotations
 
@@ -13,8 +19,8 @@ import pytest
 from tests.support import RLC, ZERO
 
 HARNESS_PATH = str(Path(__file__).resolve().parents[2] / "contracts/mocks/escrow_harness.vy")
-HALF = 2**128
-REF = b"\x5e" * 32
+LIMIT = 2**112  # bound of the balance and of the frozen amount
+SCORE_MAX = 2**32 - 1  # the score saturates there
 
 
 def _events(logs: list[Any], name: str) -> list[Any]:
@@ -48,6 +54,7 @@ def test_balance_of__unknown_account__zero(protocol) -> None:
     stranger = protocol.actors["stranger"].address
     assert protocol.hub.balance_of(stranger) == 0
     assert protocol.hub.frozen_of(stranger) == 0
+    assert protocol.hub.score_of(stranger) == 0
 
 
 def test_deposit__approved_amount__credits_balance_and_emits(protocol) -> None:
@@ -117,20 +124,21 @@ def test_deposit__above_wallet_balance__reverts(protocol) -> None:
     assert protocol.hub.balance_of(requester.address) == 0
 
 
-def test_deposit__balance_reaching_2_128__reverts(protocol) -> None:
-    # Only reachable with a minted supply above 2**128 nRLC (3.4e20 RLC).
+def test_deposit__balance_reaching_2_112__reverts(protocol) -> None:
+    # Only reachable with a minted supply above 2**112 nRLC (5.2e24 RLC).
     token, hub = protocol.token, protocol.hub
     whale = protocol.actors["deployer"]
     with boa.env.prank(whale.address):
-        token.mint(whale.address, HALF)
+        token.mint(whale.address, LIMIT)
         token.approve(hub.address, 2**256 - 1)
-        hub.deposit(HALF - 1)
-        assert hub.balance_of(whale.address) == HALF - 1
+        hub.deposit(LIMIT - 1)
+        assert hub.balance_of(whale.address) == LIMIT - 1
         assert hub.frozen_of(whale.address) == 0
         with boa.reverts("escrow: balance overflow"):
             hub.deposit(1)
-    assert hub.balance_of(whale.address) == HALF - 1
+    assert hub.balance_of(whale.address) == LIMIT - 1
     assert hub.frozen_of(whale.address) == 0
+    assert hub.score_of(whale.address) == 0
 
 
 # --- hub: deposit_for -----------------------------------------------------------------------
@@ -372,27 +380,68 @@ def _fund_harness(protocol, harness, actor, amount: int) -> None:
         harness.deposit(amount)
 
 
+def _state(harness, account: str) -> tuple[int, int, int]:
+    """(balance, frozen, score) of `account`, read through the three views."""
+    return harness.balance_of(account), harness.frozen_of(account), harness.score_of(account)
+
+
+def _word(harness, account: str) -> int:
+    """The raw storage word of `account`."""
+    return harness.eval(f"escrow._accounts[{account}]")
+
+
+def _packed(balance: int, frozen: int, score: int) -> int:
+    return balance | (frozen << 112) | (score << 224)
+
+
+def _scored(harness, account: str, score: int) -> None:
+    """Sets the score of `account` and nothing else (a settle that moves no value)."""
+    harness.settle(account, 0, 0, 0, score)
+
+
+def _max_account(harness, account: str) -> None:
+    """Every field at its maximum: balance and frozen 2**112 - 1, score 2**32 - 1."""
+    harness.reward(account, LIMIT - 1)
+    harness.lock(account, LIMIT - 1)
+    harness.reward(account, LIMIT - 1)
+    _scored(harness, account, SCORE_MAX)
+    assert _state(harness, account) == (LIMIT - 1, LIMIT - 1, SCORE_MAX)
+    assert _word(harness, account) == 2**256 - 1
+
+
 def test_harness__deployed__uses_the_session_token_and_its_deposits(protocol, harness) -> None:
     requester = protocol.actors["requester"]
     _fund_harness(protocol, harness, requester, 10 * RLC)
 
     assert harness.TOKEN() == protocol.token.address
-    assert harness.balance_of(requester.address) == 10 * RLC
+    assert _state(harness, requester.address) == (10 * RLC, 0, 0)
     assert protocol.token.balanceOf(harness.address) == 10 * RLC
     assert protocol.hub.balance_of(requester.address) == 0
 
 
-def test_lock__within_balance__moves_balance_to_frozen_and_emits(protocol, harness) -> None:
+def test_account__word_layout__balance_low_frozen_middle_score_top(protocol, harness) -> None:
+    account = protocol.actors["requester"].address
+    harness.reward(account, 7)
+    harness.lock(account, 4)
+    _scored(harness, account, 9)
+
+    assert _state(harness, account) == (3, 4, 9)
+    assert _word(harness, account) == 3 + (4 << 112) + (9 << 224)
+
+
+# --- lock: balance -> frozen ---------------------------------------------------------------
+
+
+def test_lock__within_balance__moves_balance_to_frozen_and_emits_nothing(protocol, harness) -> None:
     account = protocol.actors["requester"]
     _fund_harness(protocol, harness, account, 10 * RLC)
+    _scored(harness, account.address, 5)
 
     harness.lock(account.address, 4 * RLC)
-    logs = harness.get_logs()
 
-    ev = _one(logs, "Lock")
-    assert (ev.account, ev.amount) == (account.address, 4 * RLC)
-    assert harness.balance_of(account.address) == 6 * RLC
-    assert harness.frozen_of(account.address) == 4 * RLC
+    # The move is the caller's to log (DealCreated, Contribute...): no escrow event.
+    assert harness.get_logs() == []
+    assert _state(harness, account.address) == (6 * RLC, 4 * RLC, 5)
     assert protocol.token.balanceOf(harness.address) == 10 * RLC
 
 
@@ -419,31 +468,35 @@ def test_lock__above_balance__reverts(protocol, harness) -> None:
     assert harness.frozen_of(account.address) == 6 * RLC
 
 
-def test_lock__frozen_reaching_2_128__reverts(protocol, harness) -> None:
-    # Needs 2**128 nRLC in one account: credited with reward, which moves no tokens.
+def test_lock__frozen_reaching_2_112__reverts(protocol, harness) -> None:
+    # Needs 2**112 nRLC in one account: credited with reward, which moves no tokens.
     account = protocol.actors["requester"].address
-    harness.reward(account, HALF - 1, REF)
-    harness.lock(account, HALF - 1)
-    harness.reward(account, 1, REF)
-    assert (harness.balance_of(account), harness.frozen_of(account)) == (1, HALF - 1)
+    harness.reward(account, LIMIT - 1)
+    harness.lock(account, LIMIT - 1)
+    harness.reward(account, 1)
+    assert _state(harness, account) == (1, LIMIT - 1, 0)
 
+    # Without the check the frozen amount would carry into the score.
     with boa.reverts("escrow: frozen overflow"):
         harness.lock(account, 1)
-    assert (harness.balance_of(account), harness.frozen_of(account)) == (1, HALF - 1)
+    assert _state(harness, account) == (1, LIMIT - 1, 0)
 
 
-def test_unlock__within_frozen__moves_frozen_to_balance_and_emits(protocol, harness) -> None:
+# --- unlock: frozen -> balance -------------------------------------------------------------
+
+
+def test_unlock__within_frozen__moves_frozen_to_balance_and_emits_nothing(
+    protocol, harness
+) -> None:
     account = protocol.actors["requester"]
     _fund_harness(protocol, harness, account, 10 * RLC)
     harness.lock(account.address, 8 * RLC)
+    _scored(harness, account.address, 3)
 
     harness.unlock(account.address, 5 * RLC)
-    logs = harness.get_logs()
 
-    ev = _one(logs, "Unlock")
-    assert (ev.account, ev.amount) == (account.address, 5 * RLC)
-    assert harness.balance_of(account.address) == 7 * RLC
-    assert harness.frozen_of(account.address) == 3 * RLC
+    assert harness.get_logs() == []
+    assert _state(harness, account.address) == (7 * RLC, 3 * RLC, 3)
     assert protocol.token.balanceOf(harness.address) == 10 * RLC
 
 
@@ -456,33 +509,37 @@ def test_unlock__above_frozen__reverts(protocol, harness) -> None:
     with boa.reverts("escrow: insufficient frozen"):
         harness.unlock(account.address, 3 * RLC)
     assert harness.frozen_of(account.address) == 2 * RLC
+    assert harness.balance_of(account.address) == 8 * RLC
 
 
-def test_unlock__balance_reaching_2_128__reverts(protocol, harness) -> None:
-    # Without this check the balance carried into the frozen half and 2**128 - 1 nRLC
-    # vanished (balance 0, frozen unchanged).
+def test_unlock__balance_reaching_2_112__reverts(protocol, harness) -> None:
+    # Without this check the balance would carry into the frozen field and 2**112 - 1 nRLC
+    # would vanish (balance 0, frozen unchanged).
     account = protocol.actors["requester"].address
-    harness.reward(account, 1, REF)
+    harness.reward(account, 1)
     harness.lock(account, 1)
-    harness.reward(account, HALF - 1, REF)
+    harness.reward(account, LIMIT - 1)
 
     with boa.reverts("escrow: balance overflow"):
         harness.unlock(account, 1)
-    assert (harness.balance_of(account), harness.frozen_of(account)) == (HALF - 1, 1)
+    assert _state(harness, account) == (LIMIT - 1, 1, 0)
 
 
-def test_seize__within_frozen__burns_frozen_into_the_pot_and_emits(protocol, harness) -> None:
+# --- seize: frozen -> the pot --------------------------------------------------------------
+
+
+def test_seize__within_frozen__burns_frozen_into_the_pot_and_emits_nothing(
+    protocol, harness
+) -> None:
     account = protocol.actors["requester"]
     _fund_harness(protocol, harness, account, 10 * RLC)
     harness.lock(account.address, 6 * RLC)
+    _scored(harness, account.address, 8)
 
-    harness.seize(account.address, 4 * RLC, REF)
-    logs = harness.get_logs()
+    harness.seize(account.address, 4 * RLC)
 
-    ev = _one(logs, "Seize")
-    assert (ev.account, ev.amount, bytes(ev.ref)) == (account.address, 4 * RLC, REF)
-    assert harness.balance_of(account.address) == 4 * RLC
-    assert harness.frozen_of(account.address) == 2 * RLC
+    assert harness.get_logs() == []
+    assert _state(harness, account.address) == (4 * RLC, 2 * RLC, 8)
     # The tokens stay in the contract, in nobody's account until a reward.
     assert protocol.token.balanceOf(harness.address) == 10 * RLC
 
@@ -494,43 +551,278 @@ def test_seize__above_frozen__reverts(protocol, harness) -> None:
 
     # Plenty of free balance: seize only takes frozen funds.
     with boa.reverts("escrow: insufficient frozen"):
-        harness.seize(account.address, 2 * RLC, REF)
+        harness.seize(account.address, 2 * RLC)
     assert harness.balance_of(account.address) == 9 * RLC
     assert harness.frozen_of(account.address) == 1 * RLC
 
 
-def test_reward__account__credits_balance_and_emits(protocol, harness) -> None:
+# --- reward: the pot -> balance ------------------------------------------------------------
+
+
+def test_reward__account__credits_balance_and_emits_nothing(protocol, harness) -> None:
     account = protocol.actors["app_owner"].address
-    frozen_before = harness.frozen_of(account)
 
-    harness.reward(account, 3 * RLC, REF)
-    logs = harness.get_logs()
+    harness.reward(account, 3 * RLC)
 
-    ev = _one(logs, "Reward")
-    assert (ev.account, ev.amount, bytes(ev.ref)) == (account, 3 * RLC, REF)
-    assert harness.balance_of(account) == 3 * RLC
-    assert harness.frozen_of(account) == frozen_before == 0
+    assert harness.get_logs() == []
+    assert _state(harness, account) == (3 * RLC, 0, 0)
 
 
-def test_reward__balance_reaching_2_128__reverts(protocol, harness) -> None:
+def test_reward__balance_reaching_2_112__reverts(protocol, harness) -> None:
     account = protocol.actors["app_owner"].address
-    harness.reward(account, HALF - 1, REF)
+    harness.reward(account, LIMIT - 1)
 
     with boa.reverts("escrow: balance overflow"):
-        harness.reward(account, 1, REF)
-    assert harness.balance_of(account) == HALF - 1
-    assert harness.frozen_of(account) == 0
+        harness.reward(account, 1)
+    assert _state(harness, account) == (LIMIT - 1, 0, 0)
 
 
-def test_reward__frozen_account__leaves_frozen_untouched(protocol, harness) -> None:
+def test_reward__frozen_and_scored_account__leaves_frozen_and_score_untouched(
+    protocol, harness
+) -> None:
     account = protocol.actors["requester"]
     _fund_harness(protocol, harness, account, 10 * RLC)
     harness.lock(account.address, 10 * RLC)
+    _scored(harness, account.address, 4)
 
-    harness.reward(account.address, 1, REF)
+    harness.reward(account.address, 1)
 
-    assert harness.balance_of(account.address) == 1
-    assert harness.frozen_of(account.address) == 10 * RLC
+    assert _state(harness, account.address) == (1, 10 * RLC, 4)
+
+
+# --- freeze: the pot -> frozen -------------------------------------------------------------
+
+
+def test_freeze__account__credits_frozen_only_and_emits_nothing(protocol, harness) -> None:
+    # How a failed deal's scheduler stake goes to the kitty: seized, then frozen there.
+    account = protocol.actors["stranger"].address
+    harness.reward(account, 2 * RLC)
+    _scored(harness, account, 6)
+
+    harness.freeze(account, 5 * RLC)
+    harness.freeze(account, 1 * RLC)
+
+    assert harness.get_logs() == []
+    assert _state(harness, account) == (2 * RLC, 6 * RLC, 6)
+
+
+def test_freeze__frozen_reaching_2_112__reverts(protocol, harness) -> None:
+    account = protocol.actors["stranger"].address
+    harness.freeze(account, LIMIT - 1)
+    assert _state(harness, account) == (0, LIMIT - 1, 0)
+
+    # Without the check the frozen amount would carry into the score.
+    with boa.reverts("escrow: frozen overflow"):
+        harness.freeze(account, 1)
+    assert _state(harness, account) == (0, LIMIT - 1, 0)
+
+
+def test_freeze__then_unlock__frozen_funds_become_free(protocol, harness) -> None:
+    account = protocol.actors["stranger"].address
+    harness.freeze(account, 3 * RLC)
+
+    harness.unlock(account, 3 * RLC)
+
+    assert _state(harness, account) == (3 * RLC, 0, 0)
+
+
+# --- settle: the general move, one write ---------------------------------------------------
+
+
+def test_settle__unlock_seize_reward_and_score__one_move(protocol, harness) -> None:
+    worker = protocol.actors["scheduler"]
+    _fund_harness(protocol, harness, worker, 10 * RLC)
+    harness.lock(worker.address, 6 * RLC)
+    _scored(harness, worker.address, 2)
+
+    # frozen -= unlocked + seized; balance += unlocked + reward; score := score.
+    harness.settle(worker.address, 3 * RLC, 1 * RLC, 5 * RLC, 7)
+
+    assert harness.get_logs() == []
+    assert _state(harness, worker.address) == (4 * RLC + 3 * RLC + 5 * RLC, 2 * RLC, 7)
+    assert protocol.token.balanceOf(harness.address) == 10 * RLC
+
+
+def test_settle__lower_score__replaces_the_score(protocol, harness) -> None:
+    # A losing worker's score drops (tasks.vy sets it to 2/3 of the old one).
+    worker = protocol.actors["scheduler"].address
+    harness.reward(worker, 2)
+    harness.lock(worker, 2)
+    _scored(harness, worker, 30)
+
+    harness.settle(worker, 0, 2, 0, 20)
+
+    assert _state(harness, worker) == (0, 0, 20)
+
+
+def test_settle__zero_moves__only_sets_the_score(protocol, harness) -> None:
+    worker = protocol.actors["scheduler"].address
+    harness.reward(worker, 9)
+    harness.lock(worker, 4)
+
+    harness.settle(worker, 0, 0, 0, 11)
+
+    assert _state(harness, worker) == (5, 4, 11)
+
+
+@pytest.mark.parametrize("score", [SCORE_MAX, SCORE_MAX + 1, 2**200, 2**256 - 1])
+def test_settle__score_at_or_above_2_32__saturates(protocol, harness, score: int) -> None:
+    worker = protocol.actors["scheduler"].address
+    harness.reward(worker, 9)
+    harness.lock(worker, 4)
+
+    harness.settle(worker, 1, 0, 0, score)
+
+    # The score neither wraps nor spills into the other fields of the word.
+    assert _state(harness, worker) == (6, 3, SCORE_MAX)
+    assert _word(harness, worker) == _packed(6, 3, SCORE_MAX)
+
+
+def test_settle__unlocked_plus_seized_above_frozen__reverts(protocol, harness) -> None:
+    worker = protocol.actors["scheduler"].address
+    harness.reward(worker, 10)
+    harness.lock(worker, 5)
+    _scored(harness, worker, 1)
+
+    # Each part alone is covered, not their sum; free balance does not count.
+    with boa.reverts("escrow: insufficient frozen"):
+        harness.settle(worker, 3, 3, 0, 2)
+    assert _state(harness, worker) == (5, 5, 1)
+
+
+def test_settle__balance_reaching_2_112__reverts(protocol, harness) -> None:
+    worker = protocol.actors["scheduler"].address
+    harness.reward(worker, 1)
+    harness.lock(worker, 1)
+    harness.reward(worker, LIMIT - 2)
+
+    with boa.reverts("escrow: balance overflow"):
+        harness.settle(worker, 1, 0, 1, 0)
+    with boa.reverts("escrow: balance overflow"):
+        harness.settle(worker, 0, 0, 2, 0)
+    assert _state(harness, worker) == (LIMIT - 2, 1, 0)
+
+    # Exactly at the bound minus one is fine.
+    harness.settle(worker, 1, 0, 0, 3)
+    assert _state(harness, worker) == (LIMIT - 1, 0, 3)
+
+
+# --- unlock_and_reward: a stake back plus a payment, score untouched ------------------------
+
+
+def test_unlock_and_reward__stake_and_pay__one_move_keeping_the_score(protocol, harness) -> None:
+    scheduler = protocol.actors["scheduler"]
+    _fund_harness(protocol, harness, scheduler, 10 * RLC)
+    harness.lock(scheduler.address, 4 * RLC)
+    _scored(harness, scheduler.address, 13)
+
+    harness.unlock_and_reward(scheduler.address, 3 * RLC, 2 * RLC)
+
+    assert harness.get_logs() == []
+    assert _state(harness, scheduler.address) == (6 * RLC + 3 * RLC + 2 * RLC, 1 * RLC, 13)
+
+
+def test_unlock_and_reward__above_frozen__reverts(protocol, harness) -> None:
+    scheduler = protocol.actors["scheduler"].address
+    harness.reward(scheduler, 10)
+    harness.lock(scheduler, 2)
+
+    with boa.reverts("escrow: insufficient frozen"):
+        harness.unlock_and_reward(scheduler, 3, 0)
+    assert _state(harness, scheduler) == (8, 2, 0)
+
+
+def test_unlock_and_reward__balance_reaching_2_112__reverts(protocol, harness) -> None:
+    scheduler = protocol.actors["scheduler"].address
+    harness.reward(scheduler, 1)
+    harness.lock(scheduler, 1)
+    harness.reward(scheduler, LIMIT - 2)
+
+    # Without the check the balance would carry into the frozen field.
+    with boa.reverts("escrow: balance overflow"):
+        harness.unlock_and_reward(scheduler, 1, 1)
+    assert _state(harness, scheduler) == (LIMIT - 2, 1, 0)
+    harness.unlock_and_reward(scheduler, 1, 0)
+    assert _state(harness, scheduler) == (LIMIT - 1, 0, 0)
+
+
+def test_unlock_and_reward__max_frozen_and_score__no_borrow_from_the_score(
+    protocol, harness
+) -> None:
+    account = protocol.actors["scheduler"].address
+    _max_account(harness, account)
+    harness.seize(account, LIMIT - 1)
+    harness.lock(account, LIMIT - 1)
+    assert _state(harness, account) == (0, LIMIT - 1, SCORE_MAX)
+
+    harness.unlock_and_reward(account, LIMIT - 1, 0)
+
+    assert _word(harness, account) == _packed(LIMIT - 1, 0, SCORE_MAX)
+
+
+# --- the fields of a word never bleed into each other --------------------------------------
+
+
+def test_fields__all_at_maximum__each_credit_reverts_without_touching_the_others(
+    protocol, harness
+) -> None:
+    account = protocol.actors["requester"].address
+    _max_account(harness, account)
+
+    with boa.reverts("escrow: balance overflow"):
+        harness.reward(account, 1)
+    with boa.reverts("escrow: frozen overflow"):
+        harness.freeze(account, 1)
+    with boa.reverts("escrow: balance overflow"):
+        harness.unlock(account, 1)
+    with boa.reverts("escrow: frozen overflow"):
+        harness.lock(account, 1)
+    with boa.reverts("escrow: balance overflow"):
+        harness.unlock_and_reward(account, 0, 1)
+    # A score above the maximum saturates; the amounts stay as they are.
+    harness.settle(account, 0, 0, 0, SCORE_MAX + 1)
+    assert _word(harness, account) == 2**256 - 1
+
+
+def test_fields__emptying_balance_and_frozen__keeps_the_score(protocol, harness) -> None:
+    account = protocol.actors["requester"].address
+    _max_account(harness, account)
+
+    # Debits of the low fields never borrow from the fields above them.
+    harness.seize(account, LIMIT - 1)
+    assert _state(harness, account) == (LIMIT - 1, 0, SCORE_MAX)
+    harness.lock(account, LIMIT - 1)
+    assert _state(harness, account) == (0, LIMIT - 1, SCORE_MAX)
+    harness.unlock(account, LIMIT - 1)
+    assert _state(harness, account) == (LIMIT - 1, 0, SCORE_MAX)
+    harness.lock(account, 1)
+    harness.settle(account, 0, 1, 0, SCORE_MAX)
+    assert _word(harness, account) == _packed(LIMIT - 2, 0, SCORE_MAX)
+
+
+def test_fields__zero_score__balance_and_frozen_at_maximum_stay_below_the_score(
+    protocol, harness
+) -> None:
+    account = protocol.actors["requester"].address
+    _max_account(harness, account)
+
+    harness.settle(account, 0, 0, 0, 0)
+
+    assert _state(harness, account) == (LIMIT - 1, LIMIT - 1, 0)
+    assert _word(harness, account) == 2**224 - 1
+
+
+def test_withdraw__max_frozen_and_score__takes_only_the_balance(protocol, harness) -> None:
+    account = protocol.actors["requester"]
+    _fund_harness(protocol, harness, account, 10 * RLC)
+    harness.freeze(account.address, LIMIT - 1)
+    _scored(harness, account.address, SCORE_MAX)
+
+    with boa.env.prank(account.address):
+        harness.withdraw(10 * RLC)
+
+    assert _state(harness, account.address) == (0, LIMIT - 1, SCORE_MAX)
+    assert protocol.token.balanceOf(account.address) == 10 * RLC
 
 
 def test_withdraw__frozen_funds__reverts(protocol, harness) -> None:
@@ -547,44 +839,61 @@ def test_withdraw__frozen_funds__reverts(protocol, harness) -> None:
     assert protocol.token.balanceOf(account.address) == 3 * RLC
 
 
+def test_deposit__scored_account__keeps_the_score(protocol, harness) -> None:
+    account = protocol.actors["requester"]
+    _scored(harness, account.address, 12)
+
+    _fund_harness(protocol, harness, account, 10 * RLC)
+
+    assert _state(harness, account.address) == (10 * RLC, 0, 12)
+
+
 def test_primitives__balanced_sequence__tokens_held_equal_balances_plus_frozen(
     protocol, harness
 ) -> None:
     a = protocol.actors
     requester, scheduler = a["requester"], a["scheduler"]
     app_owner, dataset_owner = a["app_owner"].address, a["dataset_owner"].address
+    kitty = "0x99c2268479b93fDe36232351229815DF80837e23"
     _fund_harness(protocol, harness, requester, 100 * RLC)
     _fund_harness(protocol, harness, scheduler, 50 * RLC)
 
     # A deal: the requester locks its price, the scheduler its stake.
     harness.lock(requester.address, 30 * RLC)
     harness.lock(scheduler.address, 10 * RLC)
-    # The task completes: the price goes to the pot and out as rewards, the stake returns.
-    harness.seize(requester.address, 30 * RLC, REF)
-    harness.reward(app_owner, 12 * RLC, REF)
-    harness.reward(dataset_owner, 8 * RLC, REF)
-    harness.reward(scheduler.address, 10 * RLC, REF)
-    harness.unlock(scheduler.address, 10 * RLC)
+    # The task completes: the price goes to the pot and out as rewards; the scheduler's
+    # stake returns with its reward in one settle.
+    harness.seize(requester.address, 30 * RLC)
+    harness.reward(app_owner, 12 * RLC)
+    harness.reward(dataset_owner, 8 * RLC)
+    harness.settle(scheduler.address, 10 * RLC, 0, 10 * RLC, 1)
     # Another deal is still running.
     harness.lock(requester.address, 5 * RLC)
+    # A third deal fails: the scheduler's stake goes to the kitty, frozen there.
+    harness.lock(scheduler.address, 6 * RLC)
+    harness.seize(scheduler.address, 6 * RLC)
+    harness.freeze(kitty, 6 * RLC)
     with boa.env.prank(app_owner):
         harness.withdraw(2 * RLC)
 
-    accounts = [requester.address, scheduler.address, app_owner, dataset_owner]
+    accounts = [requester.address, scheduler.address, app_owner, dataset_owner, kitty]
     balances = {x: harness.balance_of(x) for x in accounts}
     frozen = {x: harness.frozen_of(x) for x in accounts}
     assert balances == {
         requester.address: 65 * RLC,
-        scheduler.address: 60 * RLC,
+        scheduler.address: 54 * RLC,
         app_owner: 10 * RLC,
         dataset_owner: 8 * RLC,
+        kitty: 0,
     }
     assert frozen == {
         requester.address: 5 * RLC,
         scheduler.address: 0,
         app_owner: 0,
         dataset_owner: 0,
+        kitty: 6 * RLC,
     }
+    assert harness.score_of(scheduler.address) == 1
     held = protocol.token.balanceOf(harness.address)
     assert held == 148 * RLC
     assert held == sum(balances.values()) + sum(frozen.values())

@@ -80,10 +80,15 @@ def assert_match_reverts(
 
 
 def _submit(market: Market, orders: tuple[Order, ...], sender: Actor | None = None) -> bytes:
-    """matchOrders with these orders exactly as they are (no signing)."""
+    """matchOrders with these orders exactly as they are (no signing); returns the deal id,
+    keccak256(request hash, request volume used before), as matchOrders returns nothing."""
     caller = sender or market.signers["request"]
+    hub = market.protocol.hub
+    request_hash = market.protocol.digest(orders[3])
+    used_before = hub.consumed(request_hash)
     with boa.env.prank(caller.address):
-        return bytes(market.protocol.hub.matchOrders(*(o.as_tuple() for o in orders)))
+        hub.matchOrders(*(o.as_tuple() for o in orders))
+    return deal_id(request_hash, used_before)
 
 
 def _events(protocol: Protocol, name: str) -> list[Any]:
@@ -212,6 +217,8 @@ def test_match__full_market__deal_view_has_every_field(protocol: Protocol) -> No
     assert deal.callback == callback
     assert deal.start_time == boa.env.evm.patch.timestamp
     assert deal.category == 2
+    # Category 2 is PoCo's M: its reference time is stored with the deal.
+    assert deal.time_ref == 3_600
     assert deal.trust == 5
     assert deal.worker_stake_ratio == 30
     assert deal.scheduler_reward_ratio == 1
@@ -299,7 +306,7 @@ def test_match__full_market__emits_notice_matched_and_created_events(protocol: P
     (matched,) = _events(protocol, "OrdersMatched")
     (created,) = _events(protocol, "DealCreated")
 
-    assert names[-3:] == ["SchedulerNotice", "OrdersMatched", "DealCreated"]
+    assert names == ["SchedulerNotice", "OrdersMatched", "DealCreated"]
     assert notice.workerpool == market.workerpool
     assert notice.deal_id == result
     assert matched.deal_id == result
@@ -316,25 +323,51 @@ def test_match__full_market__emits_notice_matched_and_created_events(protocol: P
     assert created.dataset == market.dataset
     assert created.workerpool == market.workerpool
     assert created.beneficiary == beneficiary
-    assert created.callback == callback
     assert created.tag == tag_bytes(0x6)
-    assert created.category == 1
-    assert created.trust == 3
-    assert created.bot_first == 0
-    assert created.volume == 2
     assert created.params == '{"iexec_args": "a b c"}'
+    # DealCreated carries only what the deal does not store: the callback, category,
+    # trust and bag are read from the deal (the volume is in OrdersMatched above).
+    assert set(created._fields) == {
+        "address",
+        "deal_id",
+        "requester",
+        "app",
+        "dataset",
+        "workerpool",
+        "beneficiary",
+        "tag",
+        "params",
+    }
+    deal = protocol.hub.deal(result)
+    assert deal.callback == callback
+    assert deal.category == 1
+    assert deal.trust == 3
+    assert (deal.bot_first, deal.bot_size) == (0, 2)
 
 
-def test_match__full_market__emits_one_lock_per_payer(protocol: Protocol) -> None:
+def test_match__full_market__locks_once_per_payer_without_escrow_events(
+    protocol: Protocol,
+) -> None:
+    # The escrow's Lock events are gone (the deal events carry the terms): the one lock
+    # per payer is checked on the accounts instead, and the match logs only deal events.
     market = build_market(protocol, volume=2)
+    hub = protocol.hub
+    accounts = sorted(actor.address for actor in protocol.actors.values())
+    before = {a: (hub.balance_of(a), hub.frozen_of(a)) for a in accounts}
 
     market.match()
-    locks = [(log.account, log.amount) for log in _events(protocol, "Lock")]
+    names = [type(log).__name__ for log in hub.get_logs()]
 
-    assert locks == [
-        (protocol.actors["requester"].address, 10 * RLC * 2),
-        (protocol.actors["scheduler"].address, 5 * RLC * 30 // 100 * 2),
-    ]
+    assert names == ["SchedulerNotice", "OrdersMatched", "DealCreated"]
+    locked = {
+        a: hub.frozen_of(a) - before[a][1] for a in accounts if hub.frozen_of(a) != before[a][1]
+    }
+    assert locked == {
+        protocol.actors["requester"].address: 10 * RLC * 2,
+        protocol.actors["scheduler"].address: 5 * RLC * 30 // 100 * 2,
+    }
+    for account, amount in locked.items():
+        assert hub.balance_of(account) == before[account][0] - amount
 
 
 def test_match__no_dataset__deal_has_no_dataset(protocol: Protocol) -> None:
@@ -413,7 +446,7 @@ def test_match__request_matched_twice__second_deal_continues_bag(protocol: Proto
     # A second app order (another salt) lets the rest of the request match.
     market.app_order = replace(_salted(market.app_order, b"second"), volume=10)
     second = market.match()
-    (created,) = _events(protocol, "DealCreated")
+    (matched,) = _events(protocol, "OrdersMatched")
 
     assert first == deal_id(request_hash, 0)
     assert second == deal_id(request_hash, 2)
@@ -422,8 +455,8 @@ def test_match__request_matched_twice__second_deal_continues_bag(protocol: Proto
     assert protocol.hub.deal(first).bot_size == 2
     assert protocol.hub.deal(second).bot_first == 2
     assert protocol.hub.deal(second).bot_size == 3
-    assert created.bot_first == 2
-    assert created.volume == 3
+    assert matched.deal_id == second
+    assert matched.volume == 3
     assert protocol.hub.consumed(request_hash) == 5
     assert protocol.hub.frozen_of(requester) == 10 * RLC * 5
 
@@ -435,10 +468,9 @@ def test_match__request_trust__deal_trust_is_at_least_one(
     market = build_market(protocol, trust=trust)
 
     result = market.match()
-    (created,) = _events(protocol, "DealCreated")
 
+    # The trust is no longer in DealCreated: the deal view is its only record.
     assert protocol.hub.deal(result).trust == stored
-    assert created.trust == stored
 
 
 def test_match__request_trust_below_workerpool__matches(protocol: Protocol) -> None:
@@ -456,6 +488,65 @@ def test_match__last_category__matches(protocol: Protocol) -> None:
     result = market.match()
 
     assert protocol.hub.deal(result).category == 4
+    assert protocol.hub.deal(result).time_ref == 36_000
+
+
+@pytest.mark.parametrize(
+    ("category", "time_ref"), [(0, 300), (1, 1_200), (2, 3_600), (3, 10_800), (4, 36_000)]
+)
+def test_match__default_category__deal_stores_its_reference_time(
+    protocol: Protocol, category: int, time_ref: int
+) -> None:
+    market = build_market(protocol, category=category)
+
+    result = market.match()
+
+    deal = protocol.hub.deal(result)
+    assert (deal.category, deal.time_ref) == (category, time_ref)
+    assert protocol.hub.category(category).work_clock_time_ref == time_ref
+
+
+def test_match__every_packed_field_at_its_maximum__deal_view_reads_each_back(
+    protocol: Protocol,
+) -> None:
+    # The last category id (16 bits, in the requester slot next to the 40-bit bag) with the
+    # longest reference time (24 bits), the largest volume, trust, ratios and the TEE flag:
+    # no field of the packed deal bleeds into another.
+    owner = protocol.actors["deployer"].address
+    protocol.hub_contract.eval("categories.category_count = 65535")
+    with boa.env.prank(owner):
+        last = protocol.hub.create_category("last", "", 2**24 - 1)
+    assert last == 2**16 - 1
+    volume = 2**40 - 1
+    market = build_market(
+        protocol,
+        app_price=0,
+        dataset_price=0,
+        workerpool_price=0,
+        volume=volume,
+        trust=2**16 - 1,
+        category=last,
+    )
+    with boa.env.prank(protocol.actors["scheduler"].address):
+        protocol.workerpools.change_policy(market.workerpool, 100, 100)
+    callback = to_checksum_address("0x" + "ff" * 20)
+    market.app_order = replace(market.app_order, tag=tag_bytes(TAG_TEE))
+    market.workerpool_order = replace(market.workerpool_order, tag=tag_bytes(TAG_TEE))
+    market.request_order = replace(market.request_order, callback=callback)
+
+    result = market.match()
+
+    deal = protocol.hub.deal(result)
+    assert deal.requester == protocol.actors["requester"].address
+    assert (deal.bot_first, deal.bot_size) == (0, volume)
+    assert deal.category == 2**16 - 1
+    assert deal.callback == callback
+    assert deal.start_time == boa.env.evm.patch.timestamp
+    assert deal.time_ref == 2**24 - 1
+    assert deal.trust == 2**16 - 1
+    assert (deal.worker_stake_ratio, deal.scheduler_reward_ratio) == (100, 100)
+    assert deal.tee is True
+    assert (deal.app_price, deal.dataset_price, deal.workerpool_price) == (0, 0, 0)
 
 
 def test_match__tee_tags_on_app_and_workerpool__deal_is_tee(protocol: Protocol) -> None:
@@ -543,7 +634,8 @@ def test_match__zero_prices__locks_nothing(protocol: Protocol) -> None:
 
 
 def test_match__largest_volume__matches(protocol: Protocol) -> None:
-    volume = 2**48 - 1
+    # Bag indices are 40-bit.
+    volume = 2**40 - 1
     market = build_market(protocol, app_price=0, dataset_price=0, workerpool_price=0, volume=volume)
 
     result = market.match()
@@ -883,14 +975,14 @@ def test_match__order_used_up_by_earlier_deal__reverts(protocol: Protocol, role:
 
 
 def test_match__volume_too_large__reverts(protocol: Protocol) -> None:
-    market = build_market(protocol, app_price=0, dataset_price=0, workerpool_price=0, volume=2**48)
+    market = build_market(protocol, app_price=0, dataset_price=0, workerpool_price=0, volume=2**40)
 
     assert_match_reverts(market, "match: volume too large")
 
 
 def test_match__second_deal_past_index_limit__reverts(protocol: Protocol) -> None:
     market = build_market(protocol, app_price=0, dataset_price=0, workerpool_price=0)
-    market = _with_volumes(market, 2**48 - 1, 2**60, 2**60, 2**60)
+    market = _with_volumes(market, 2**40 - 1, 2**60, 2**60, 2**60)
     market.match()
     market.app_order = replace(_salted(market.app_order, b"more"), volume=5)
 

@@ -15,6 +15,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from tests.support import RLC, Actor, Market, Protocol, build_market
+from veritask.domain.ids import deal_id
 from veritask.domain.orders import (
     DOMAIN_NAME,
     DOMAIN_VERSION,
@@ -67,9 +68,15 @@ def _kind(name: str) -> Kind:
 
 
 def _submit(market: Market, orders: tuple[Order, ...]) -> bytes:
-    """matchOrders with these orders exactly as they are (an empty `sign` stays empty)."""
+    """matchOrders with these orders exactly as they are (an empty `sign` stays empty);
+    returns the deal id, keccak256(request hash, request volume used before), as
+    matchOrders returns nothing."""
+    hub = market.protocol.hub
+    request_hash = market.protocol.digest(orders[3])
+    used_before = hub.consumed(request_hash)
     with boa.env.prank(market.signers["request"].address):
-        return bytes(market.protocol.hub.matchOrders(*(o.as_tuple() for o in orders)))
+        hub.matchOrders(*(o.as_tuple() for o in orders))
+    return deal_id(request_hash, used_before)
 
 
 def _signed_except(market: Market, kind: Kind) -> tuple[Order, ...]:

@@ -24,7 +24,7 @@ CONTRACTS: dict[str, str] = {
     "app_registry": "registries/app_registry.vy",
     "dataset_registry": "registries/dataset_registry.vy",
     "workerpool_registry": "registries/workerpool_registry.vy",
-    "lifecycle": "hub/lifecycle.vy",
+    "annex": "hub/annex.vy",
     "hub": "hub/hub.vy",
 }
 _OPTIMIZE = "gas"
@@ -69,7 +69,7 @@ def _compile(root: Path, name: str) -> Artifact:
     from vyper.compiler.input_bundle import FilesystemInputBundle
     from vyper.compiler.settings import OptimizationLevel, Settings
 
-    path = root / CONTRACTS[name]
+    path = root / CONTRACTS.get(name, name)
     search_paths = [root, *(Path(p) for p in sys.path if p and Path(p).is_dir())]
     try:
         out = vyper.compile_code(
@@ -90,11 +90,13 @@ def _compile(root: Path, name: str) -> Artifact:
 
 
 def compile_contract(name: str) -> Artifact:
-    """One contract of `CONTRACTS`, from the cache when the sources have not changed."""
-    if name not in CONTRACTS:
-        raise ToolError(f"unknown contract {name!r}: expected one of {', '.join(CONTRACTS)}")
+    """One contract of `CONTRACTS`, or a source path under the contracts root such as
+    "mocks/result_store.vy", from the cache when the sources have not changed."""
     root = contracts_root()
-    cache = _cache_dir() / f"{name}-{_sources_key(root)}.json"
+    if name not in CONTRACTS and not (name.endswith(".vy") and (root / name).is_file()):
+        raise ToolError(f"unknown contract {name!r}: expected one of {', '.join(CONTRACTS)}")
+    slug = name.removesuffix(".vy").replace("/", "-")
+    cache = _cache_dir() / f"{slug}-{_sources_key(root)}.json"
     if cache.is_file():
         data = json.loads(cache.read_text())
         return Artifact(

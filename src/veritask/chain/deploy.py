@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from veritask.domain.orders import ZERO_ADDRESS
 from veritask.errors import InvalidInput
 
 from .compiler import Artifact, compile_all
@@ -32,7 +33,7 @@ class Deployment:
     dataset_registry: str
     workerpool_registry: str
     hub: str
-    lifecycle: str
+    annex: str
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -59,18 +60,23 @@ def _deploy(w3: Web3, deployer: LocalAccount, artifact: Artifact, *args: Any) ->
 
 
 def deploy_protocol(
-    w3: Web3, deployer: LocalAccount, *, initial_supply: int = DEFAULT_SUPPLY
+    w3: Web3,
+    deployer: LocalAccount,
+    *,
+    initial_supply: int = DEFAULT_SUPPLY,
+    tee_broker: str = ZERO_ADDRESS,
 ) -> Deployment:
     """Compiles (cached) and deploys every contract; the deployer owns the hub and the
-    token supply."""
+    token supply. `tee_broker` is the secret-management service's key, which alone
+    authorizes enclave contributions when set (fixed for the life of the hub)."""
     artifacts = compile_all()
     token = _deploy(w3, deployer, artifacts["token"], initial_supply)
     apps = _deploy(w3, deployer, artifacts["app_registry"])
     datasets = _deploy(w3, deployer, artifacts["dataset_registry"])
     workerpools = _deploy(w3, deployer, artifacts["workerpool_registry"])
-    registries = (token, apps, datasets, workerpools)
-    lifecycle = _deploy(w3, deployer, artifacts["lifecycle"], *registries)
-    hub = _deploy(w3, deployer, artifacts["hub"], *registries, lifecycle)
+    registries = (token, apps, datasets, workerpools, tee_broker)
+    annex = _deploy(w3, deployer, artifacts["annex"], *registries)
+    hub = _deploy(w3, deployer, artifacts["hub"], *registries, annex)
     return Deployment(
         chain_id=w3.eth.chain_id,
         token=token,
@@ -78,16 +84,16 @@ def deploy_protocol(
         dataset_registry=datasets,
         workerpool_registry=workerpools,
         hub=hub,
-        lifecycle=lifecycle,
+        annex=annex,
     )
 
 
 def hub_abi(artifacts: dict[str, Artifact]) -> list[dict[str, Any]]:
-    """The hub's whole interface: its own ABI plus the lifecycle functions it runs by
+    """The hub's whole interface: its own ABI plus the annex functions it runs by
     DELEGATECALL (events and errors of both, without duplicates)."""
     merged = list(artifacts["hub"].abi)
     seen = {(e["type"], e.get("name")) for e in merged}
-    for entry in artifacts["lifecycle"].abi:
+    for entry in artifacts["annex"].abi:
         key = (entry["type"], entry.get("name"))
         if key not in seen and entry["type"] != "constructor":
             merged.append(entry)

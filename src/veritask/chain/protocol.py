@@ -6,6 +6,7 @@ as `ContractRevert` carrying the contract's `"module: reason"` string.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +16,16 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from veritask.domain.ids import task_id
 from veritask.domain.orders import (
+    ZERO_ADDRESS,
     AppOrder,
     DatasetOrder,
     Domain,
     RequestOrder,
     WorkerpoolOrder,
 )
+from veritask.domain.tasks import result_hash, result_seal
 
 from .deploy import Deployment, bind
 from .transactions import send
@@ -46,6 +50,7 @@ class Deal:
     callback: str
     start_time: int
     category: int
+    time_ref: int  # the category's reference time C, in seconds (deadlines are multiples)
     trust: int
     worker_stake_ratio: int
     scheduler_reward_ratio: int
@@ -149,3 +154,89 @@ class ProtocolClient:
     def deal(self, deal_id: bytes) -> Deal:
         fields: Any = self.hub.functions.deal(deal_id).call()
         return Deal(deal_id, *fields)
+
+    def contribute(
+        self,
+        worker: LocalAccount,
+        deal_id: bytes,
+        index: int,
+        digest: bytes,
+        authorization: bytes,
+        *,
+        enclave: str = ZERO_ADDRESS,
+        enclave_sign: bytes = b"",
+    ) -> TxReceipt:
+        """Commits `digest` for task `index`: sends its result hash and the worker's seal."""
+        task = task_id(deal_id, index)
+        return send(
+            self.w3,
+            worker,
+            self.hub.functions.contribute(
+                deal_id,
+                index,
+                result_hash(task, digest),
+                result_seal(worker.address, task, digest),
+                enclave,
+                enclave_sign,
+                authorization,
+            ),
+        )
+
+    def reveal(self, worker: LocalAccount, deal_id: bytes, index: int, digest: bytes) -> TxReceipt:
+        return send(self.w3, worker, self.hub.functions.reveal(deal_id, index, digest))
+
+    def finalize(
+        self,
+        sender: LocalAccount,
+        deal_id: bytes,
+        index: int,
+        digest: bytes,
+        results: bytes,
+        contributors: Sequence[str],
+        results_callback: bytes = b"",
+    ) -> TxReceipt:
+        ordered = sorted(contributors, key=lambda a: int(a, 16))
+        return send(
+            self.w3,
+            sender,
+            self.hub.functions.finalize(deal_id, index, digest, results, results_callback, ordered),
+        )
+
+    def contribute_and_finalize(
+        self,
+        worker: LocalAccount,
+        deal_id: bytes,
+        index: int,
+        digest: bytes,
+        results: bytes,
+        enclave: str,
+        enclave_sign: bytes,
+        authorization: bytes,
+        results_callback: bytes = b"",
+    ) -> TxReceipt:
+        return send(
+            self.w3,
+            worker,
+            self.hub.functions.contribute_and_finalize(
+                deal_id,
+                index,
+                digest,
+                results,
+                results_callback,
+                enclave,
+                enclave_sign,
+                authorization,
+            ),
+        )
+
+    def claim(
+        self,
+        sender: LocalAccount,
+        deal_id: bytes,
+        indices: Sequence[int],
+        contributors: Sequence[str] | None = None,
+    ) -> TxReceipt:
+        """Fails tasks `indices` of a deal past its final deadline; `contributors` lists, for
+        each task in `indices` order, its contributors sorted by address."""
+        call = self.hub.functions.claim(deal_id, list(indices), list(contributors or ()))
+        return send(self.w3, sender, call)

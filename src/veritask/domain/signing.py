@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+from eth_account.messages import encode_defunct, encode_typed_data
 
 from .orders import Domain, Order, typed_data
 
-__all__ = ["compact_signature", "sign_order"]
+__all__ = ["compact_signature", "sign_hash_eip191", "sign_order"]
 
 
 def sign_order(order: Order, domain: Domain, private_key: bytes | str) -> Order:
@@ -24,3 +24,9 @@ def compact_signature(signature: bytes) -> bytes:
     r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
     y_parity = v - 27 if v >= 27 else v
     return r + ((y_parity << 255) | s).to_bytes(32, "big")
+
+
+def sign_hash_eip191(message_hash: bytes, private_key: bytes | str) -> bytes:
+    """The 65-byte personal-message (EIP-191) signature of a 32-byte hash."""
+    signed = Account.sign_message(encode_defunct(primitive=message_hash), private_key)
+    return bytes(signed.signature)
