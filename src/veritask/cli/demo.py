@@ -98,7 +98,14 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             deployment: Deployment = deploy_protocol(w3, deployer)
             print(f"anvil        {anvil.url}  chain id {deployment.chain_id}")
-            for name in ("token", "app_registry", "dataset_registry", "workerpool_registry", "hub"):
+            for name in (
+                "token",
+                "app_registry",
+                "dataset_registry",
+                "workerpool_registry",
+                "annex",
+                "hub",
+            ):
                 print(f"{name:<20} {getattr(deployment, name)}")
             print(f"deployed in {time.monotonic() - started:.1f} s")
             _first_deal(ProtocolClient(w3, deployment), deployer)
