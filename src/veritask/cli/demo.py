@@ -1,8 +1,9 @@
 """`python -m veritask.cli.demo`: starts anvil on 127.0.0.1, deploys the whole protocol,
 prints the addresses, then registers demo assets and matches a first deal.
 
-With `--keep` the node stays up until Ctrl-C, and the deployment is written to
-`--out` (default `.veritask/devnet.json`) for other tools to use.
+With `--keep` the node listens on 127.0.0.1:8545 (the CLI's default "devnet" profile) and
+stays up until Ctrl-C, and the deployment is written to `--out` (default
+`.veritask/devnet.json`) for other tools to use.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from veritask.domain.signing import sign_order
 from veritask.errors import VeritaskError
 
 RLC = 10**9
+# The port of the CLI's default "devnet" profile.
+DEVNET_PORT = 8545
 
 
 def _account(w3: Web3, name: str) -> LocalAccount:
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(".veritask/devnet.json"))
     args = parser.parse_args(argv)
     try:
-        with Anvil() as anvil:
+        with Anvil(port=DEVNET_PORT if args.keep else None) as anvil:
             w3 = Web3(Web3.HTTPProvider(anvil.url))
             deployer = _account(w3, "deployer")
             started = time.monotonic()
@@ -113,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.write_text(deployment.to_json())
                 print(f"\ndeployment written to {args.out}; anvil runs until Ctrl-C")
+                print(f"use it: export VERITASK_HUB={deployment.hub}; veritask info")
                 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
                 while anvil.running:
                     time.sleep(0.5)

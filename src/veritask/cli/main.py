@@ -1,0 +1,176 @@
+"""`veritask`: the command line, a thin layer over `veritask.sdk`.
+
+Global options (before the command): --profile, --rpc-url, --hub, --wallet,
+--password-file, --json. Every command also takes --json: one JSON object on stdout.
+
+Exit codes (docs/cli.md):
+    0  ok
+    1  unexpected error (a bug: the traceback is printed)
+    2  bad input: InvalidInput, or a command-line usage error
+    3  chain error: ChainError or ContractRevert (the node refused, reverted, did not answer)
+    4  tool error: ToolError (a local tool such as anvil or vyper is missing or failed)
+Expected errors print one line, `error: ...`, on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from veritask.errors import VeritaskError
+from veritask.sdk import (
+    CONFIG_FILE_NAME,
+    DEFAULT_PROFILE_NAME,
+    ChainInfo,
+    Config,
+    Profile,
+    save_config,
+    select_profile,
+)
+
+from . import account, wallet
+from .exit_codes import exit_code_for
+from .output import JsonFlag, emit_json, error_line, print_table, show
+from .state import CliState, cli_state
+
+__all__ = ["app"]
+
+
+class _VeritaskGroup(TyperGroup):
+    """The root command: turns every `VeritaskError` into one line and an exit code."""
+
+    # `Any`: the context's class moved between typer versions (click's, then typer's own).
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VeritaskError as exc:
+            error_line(str(exc))
+            raise typer.Exit(exit_code_for(exc)) from None
+
+
+app = typer.Typer(
+    name="veritask",
+    cls=_VeritaskGroup,
+    add_completion=False,
+    help="Veritask: a decentralized marketplace for computing (iExec PoCo compatible).",
+    no_args_is_help=True,
+    # Locals could hold a password or a key: never print them in a traceback.
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(wallet.app, name="wallet")
+app.add_typer(account.app, name="account")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Chain profile of veritask.toml (default: $VERITASK_PROFILE or the "
+            "file's default_profile)."
+        ),
+    ] = None,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            help="JSON-RPC URL of the node (default: $VERITASK_RPC_URL or the profile's)."
+        ),
+    ] = None,
+    hub: Annotated[
+        str | None,
+        typer.Option(help="Hub address (default: $VERITASK_HUB or the profile's)."),
+    ] = None,
+    wallet_selector: Annotated[
+        str | None,
+        typer.Option(
+            "--wallet",
+            help="Wallet address or keystore path (default: the profile's wallet, or the only "
+            "keystore in $VERITASK_WALLET_DIR).",
+        ),
+    ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the wallet password (after $VERITASK_PASSWORD)."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+    state.profile_name = profile
+    state.rpc_url = rpc_url
+    state.hub = hub
+    state.wallet = wallet_selector
+    state.password_file = password_file
+    state.json_output = json_output
+    ctx.obj = state
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing veritask.toml.")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Write veritask.toml in the current folder.
+
+    One chain profile, from --profile, --rpc-url and --hub, else the local devnet.
+    """
+    state = cli_state(ctx)
+    name = state.profile_name or DEFAULT_PROFILE_NAME
+    # Flags only: environment variables override the file at run time, not its content.
+    profile = select_profile(
+        Config(profiles=(Profile(name),), default_profile=name),
+        rpc_url=state.rpc_url,
+        hub=state.hub,
+        environ={},
+    )
+    path = save_config(
+        Config(profiles=(profile,), default_profile=name),
+        Path.cwd() / CONFIG_FILE_NAME,
+        overwrite=force,
+    )
+    if state.as_json(json_output):
+        emit_json({"path": str(path), "profile": asdict(profile)})
+        return
+    show(f"wrote {path}: profile {name!r} at {profile.rpc_url}")
+    if profile.hub is None:
+        show('no hub address yet: add `hub = "0x..."` to the profile, or use --hub')
+
+
+def _info_rows(info: ChainInfo) -> list[tuple[str, str]]:
+    rows = [
+        ("profile", info.profile),
+        ("rpc url", info.rpc_url),
+        ("chain id", str(info.chain_id)),
+        ("block", str(info.block_number)),
+    ]
+    if info.hub is None:
+        rows.append(("hub", "not set: set hub in veritask.toml, VERITASK_HUB or --hub"))
+    else:
+        rows += [
+            ("hub", info.hub),
+            ("token (RLC)", str(info.token)),
+            ("app registry", str(info.app_registry)),
+            ("dataset registry", str(info.dataset_registry)),
+            ("workerpool registry", str(info.workerpool_registry)),
+            ("annex", str(info.annex)),
+            ("orders (EIP-712)", f"iExecODB {info.orders_domain_version}"),
+            ("contracts", "match this build" if info.contracts_match_build else "other build"),
+        ]
+    rows.append(("veritask", info.veritask_version))
+    return rows
+
+
+@app.command()
+def info(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """Show the chain, the protocol's addresses and the versions in use."""
+    state = cli_state(ctx)
+    chain_info = state.client(state.profile()).info()
+    if state.as_json(json_output):
+        emit_json(asdict(chain_info))
+        return
+    print_table(_info_rows(chain_info), ("", "value"))

@@ -1,0 +1,84 @@
+"""What the global options resolve to, shared by every command through the typer context:
+the chain profile, the wallet folder and wallet, the password, a connected SDK client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from eth_account.signers.local import LocalAccount
+
+from veritask.errors import InvalidInput
+from veritask.sdk import (
+    DEFAULT_TIMEOUT_S,
+    SECURE_KDF,
+    KeystoreKdf,
+    Profile,
+    Veritask,
+    Wallet,
+    default_wallet_dir,
+    find_wallet,
+    load_profile,
+    resolve_password,
+    unlock_wallet,
+)
+
+__all__ = ["CliState", "cli_state"]
+
+
+@dataclass
+class CliState:
+    """The global options. Tests may pass a pre-built state as `obj` to choose a fast
+    keystore KDF; options given on the command line are filled in on top of it."""
+
+    profile_name: str | None = None
+    rpc_url: str | None = None
+    hub: str | None = None
+    json_output: bool = False
+    wallet: str | None = None
+    password_file: Path | None = None
+    keystore_kdf: KeystoreKdf = SECURE_KDF
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def as_json(self, command_flag: bool) -> bool:
+        """--json given before the command or after it."""
+        return command_flag or self.json_output
+
+    def profile(self) -> Profile:
+        return load_profile(name=self.profile_name, rpc_url=self.rpc_url, hub=self.hub)
+
+    def wallet_dir(self) -> Path:
+        return default_wallet_dir()
+
+    def find_wallet(self, profile: Profile | None = None) -> Wallet:
+        selector = self.wallet or (profile.wallet if profile else None)
+        return find_wallet(self.wallet_dir(), selector)
+
+    def password(self, prompt: str, *, confirm: bool = False) -> str:
+        """From VERITASK_PASSWORD or --password-file, else typed at a hidden prompt."""
+        given = resolve_password(password_file=self.password_file)
+        if given is not None:
+            return given
+        try:
+            typed: str = typer.prompt(
+                prompt, hide_input=True, confirmation_prompt=confirm, err=True
+            )
+        except typer.Abort:
+            raise InvalidInput(
+                "no password: type it at the prompt, or set VERITASK_PASSWORD or --password-file"
+            ) from None
+        return typed
+
+    def unlock(self, wallet: Wallet) -> LocalAccount:
+        return unlock_wallet(wallet, self.password(f"Password of wallet {wallet.address}"))
+
+    def client(self, profile: Profile) -> Veritask:
+        return Veritask(profile, timeout_s=self.timeout_s)
+
+
+def cli_state(ctx: typer.Context) -> CliState:
+    state = ctx.find_object(CliState)
+    if state is None:  # a command invoked without the root callback (never from the CLI)
+        state = ctx.ensure_object(CliState)
+    return state
