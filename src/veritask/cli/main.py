@@ -32,7 +32,7 @@ from veritask.sdk import (
     select_profile,
 )
 
-from . import account, wallet
+from . import account, assets, deal, order, task, wallet
 from .exit_codes import exit_code_for
 from .output import JsonFlag, emit_json, error_line, print_table, show
 from .state import CliState, cli_state
@@ -63,6 +63,12 @@ app = typer.Typer(
 )
 app.add_typer(wallet.app, name="wallet")
 app.add_typer(account.app, name="account")
+app.add_typer(deal.app, name="deal")
+app.add_typer(task.app, name="task")
+app.add_typer(assets.app_app, name="app")
+app.add_typer(assets.dataset_app, name="dataset")
+app.add_typer(assets.workerpool_app, name="workerpool")
+app.add_typer(order.app, name="order")
 
 
 @app.callback()

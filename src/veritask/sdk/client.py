@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -26,6 +27,11 @@ from veritask.errors import ChainError, ContractRevert, InvalidInput
 from .addresses import checksum_address
 from .amounts import format_eth, format_rlc
 from .config import Profile
+
+if TYPE_CHECKING:
+    from .assets import Assets
+    from .deals import Deals
+    from .orders import Orders
 
 __all__ = ["DEFAULT_TIMEOUT_S", "AccountView", "ChainInfo", "TxSummary", "Veritask"]
 
@@ -155,6 +161,12 @@ class Veritask:
             self._protocol = ProtocolClient(self.w3, deployment)
         return self._protocol
 
+    def deals(self, *, from_block: int = 0) -> Deals:
+        """Deals and tasks (`veritask.sdk.deals`), their events searched from `from_block`."""
+        from .deals import Deals  # deals.py builds on this module
+
+        return Deals(self, from_block=from_block)
+
     def info(self) -> ChainInfo:
         """The chain, the protocol's addresses and the versions in use."""
         with self._node_errors():
@@ -250,3 +262,17 @@ class Veritask:
         self._check_gas(sender, protocol.hub.functions.withdraw(amount_nrlc), view.gas_wei)
         with self._node_errors():
             return TxSummary.of(protocol.withdraw(sender, amount_nrlc))
+
+    @property
+    def assets(self) -> Assets:
+        """Apps, datasets and workerpools (`veritask.sdk.assets`)."""
+        from .assets import Assets  # assets.py builds on this module
+
+        return Assets(self)
+
+    @property
+    def orders(self) -> Orders:
+        """Order files, signatures and cancellations (`veritask.sdk.orders`)."""
+        from .orders import Orders  # orders.py builds on this module
+
+        return Orders(self)

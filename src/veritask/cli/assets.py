@@ -1,0 +1,250 @@
+"""`veritask app|dataset|workerpool deploy|show|count|transfer` and `workerpool set-policy`:
+the three kinds of assets (ERC-721 tokens), registered and owned by the wallet."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from veritask.errors import InvalidInput
+from veritask.sdk import (
+    AppView,
+    AssetKind,
+    DatasetView,
+    Deployed,
+    TxSummary,
+    Veritask,
+    WorkerpoolView,
+    checksum_address,
+    file_checksum,
+    parse_checksum,
+)
+
+from .output import JsonFlag, emit_json, print_table, show
+from .state import CliState, cli_state
+
+__all__ = ["app_app", "dataset_app", "unlocked_client", "workerpool_app"]
+
+app_app = typer.Typer(help="Register, show, count and transfer apps.", no_args_is_help=True)
+dataset_app = typer.Typer(help="Register, show, count and transfer datasets.", no_args_is_help=True)
+workerpool_app = typer.Typer(
+    help="Register, show, count and transfer workerpools; change their policies.",
+    no_args_is_help=True,
+)
+
+NameOption = Annotated[str, typer.Option(help="The asset's name.")]
+MultiaddrOption = Annotated[
+    str, typer.Option(help="Where the code or data is (a docker image, a URL, /ipfs/...).")
+]
+AddressArgument = Annotated[str, typer.Argument(help="The asset's address.")]
+
+
+def unlocked_client(state: CliState) -> Veritask:
+    """A client acting as the wallet; the node and hub are checked before the password is
+    asked for, so a dead node does not cost a password prompt."""
+    profile = state.profile()
+    wallet = state.find_wallet(profile)
+    client = state.client(profile)
+    _ = client.protocol
+    client.signer = state.unlock(wallet)
+    return client
+
+
+def _tx_fields(tx: TxSummary) -> dict[str, Any]:
+    return {"tx_hash": tx.tx_hash, "block_number": tx.block_number, "gas_used": tx.gas_used}
+
+
+def _show_tx(headline: str, tx: TxSummary) -> None:
+    show(f"{headline}: tx {tx.tx_hash}")
+    show(f"block {tx.block_number}, gas {tx.gas_used:,}")
+
+
+def _report_deployed(state: CliState, json_flag: bool, deployed: Deployed) -> None:
+    if state.as_json(json_flag):
+        emit_json({"kind": deployed.kind, "address": deployed.address, **_tx_fields(deployed.tx)})
+        return
+    _show_tx(f"deployed {deployed.kind} {deployed.address}", deployed.tx)
+
+
+@app_app.command("deploy")
+def deploy_app(
+    ctx: typer.Context,
+    name: NameOption,
+    multiaddr: MultiaddrOption,
+    app_type: Annotated[str, typer.Option("--type", help="DOCKER, WASM...")] = "DOCKER",
+    checksum: Annotated[
+        str | None, typer.Option(help="sha256 of the code: 0x and 64 hex digits.")
+    ] = None,
+    mrenclave: Annotated[
+        str, typer.Option(help="The TEE fingerprint (text), for enclave apps.")
+    ] = "",
+    json_output: JsonFlag = False,
+) -> None:
+    """Register an app owned by the wallet (refused if the same app exists)."""
+    state = cli_state(ctx)
+    digest = parse_checksum(checksum) if checksum is not None else b"\x00" * 32
+    client = unlocked_client(state)
+    deployed = client.assets.deploy_app(
+        name, multiaddr, app_type=app_type, checksum=digest, mrenclave=mrenclave.encode()
+    )
+    _report_deployed(state, json_output, deployed)
+
+
+@dataset_app.command("deploy")
+def deploy_dataset(
+    ctx: typer.Context,
+    name: NameOption,
+    multiaddr: MultiaddrOption,
+    checksum: Annotated[
+        str | None, typer.Option(help="sha256 of the data: 0x and 64 hex digits.")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="The dataset's file: its sha256 is the checksum.")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Register a dataset owned by the wallet (refused if the same dataset exists)."""
+    state = cli_state(ctx)
+    if (checksum is None) == (file is None):
+        raise InvalidInput("give the dataset's checksum: either --checksum or --file")
+    digest = parse_checksum(checksum) if checksum is not None else file_checksum(Path(str(file)))
+    client = unlocked_client(state)
+    _report_deployed(state, json_output, client.assets.deploy_dataset(name, multiaddr, digest))
+
+
+@workerpool_app.command("deploy")
+def deploy_workerpool(
+    ctx: typer.Context,
+    description: Annotated[str, typer.Option(help="What the workerpool offers.")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Register a workerpool owned by the wallet, with the default policies."""
+    state = cli_state(ctx)
+    client = unlocked_client(state)
+    _report_deployed(state, json_output, client.assets.deploy_workerpool(description))
+
+
+def _show_asset(ctx: typer.Context, kind: AssetKind, address: str, json_flag: bool) -> None:
+    state = cli_state(ctx)
+    assets = state.client(state.profile()).assets
+    view: AppView | DatasetView | WorkerpoolView
+    if kind == "app":
+        view = assets.app(address)
+    elif kind == "dataset":
+        view = assets.dataset(address)
+    else:
+        view = assets.workerpool(address)
+    fields = asdict(view)
+    if state.as_json(json_flag):
+        emit_json({"kind": kind, **fields})
+        return
+    print_table(((name, str(value)) for name, value in fields.items()), (kind, "value"))
+
+
+def _count_assets(ctx: typer.Context, kind: AssetKind, owner: str | None, json_flag: bool) -> None:
+    state = cli_state(ctx)
+    profile = state.profile()
+    target = checksum_address(owner) if owner is not None else state.find_wallet(profile).address
+    addresses = state.client(profile).assets.owned(kind, target)
+    if state.as_json(json_flag):
+        emit_json({"kind": kind, "owner": target, "count": len(addresses), "addresses": addresses})
+        return
+    show(f"{target} owns {len(addresses)} {kind}{'' if len(addresses) == 1 else 's'}")
+    for address in addresses:
+        show(address)
+
+
+def _transfer_asset(
+    ctx: typer.Context, kind: AssetKind, address: str, to: str, json_flag: bool
+) -> None:
+    state = cli_state(ctx)
+    address, to = checksum_address(address), checksum_address(to, source="TO")
+    tx = unlocked_client(state).assets.transfer(kind, address, to)
+    if state.as_json(json_flag):
+        emit_json({"kind": kind, "address": address, "to": to, **_tx_fields(tx)})
+        return
+    _show_tx(f"transferred {kind} {address} to {to}", tx)
+
+
+def _register_common(typer_app: typer.Typer, kind: AssetKind) -> None:
+    """show, count and transfer, the same for the three kinds."""
+
+    def show_command(
+        ctx: typer.Context, address: AddressArgument, json_output: JsonFlag = False
+    ) -> None:
+        _show_asset(ctx, kind, address, json_output)
+
+    def count_command(
+        ctx: typer.Context,
+        owner: Annotated[
+            str | None, typer.Argument(help="Any address (default: the wallet's).")
+        ] = None,
+        json_output: JsonFlag = False,
+    ) -> None:
+        _count_assets(ctx, kind, owner, json_output)
+
+    def transfer_command(
+        ctx: typer.Context,
+        address: AddressArgument,
+        to: Annotated[str, typer.Argument(help="The new owner.")],
+        json_output: JsonFlag = False,
+    ) -> None:
+        _transfer_asset(ctx, kind, address, to, json_output)
+
+    show_command.__doc__ = f"Show a {kind}'s fields and owner."
+    count_command.__doc__ = f"Count (and list) the {kind}s an address owns."
+    transfer_command.__doc__ = f"Give a {kind} to another address (only its owner may)."
+    typer_app.command("show")(show_command)
+    typer_app.command("count")(count_command)
+    typer_app.command("transfer")(transfer_command)
+
+
+_register_common(app_app, "app")
+_register_common(dataset_app, "dataset")
+_register_common(workerpool_app, "workerpool")
+
+
+@workerpool_app.command("set-policy")
+def set_policy(
+    ctx: typer.Context,
+    address: AddressArgument,
+    worker_stake_ratio: Annotated[
+        int, typer.Option(help="% of the workerpool price a worker stakes (0-100).")
+    ],
+    scheduler_reward_ratio: Annotated[
+        int, typer.Option(help="% of the pot the scheduler keeps (0-100).")
+    ],
+    json_output: JsonFlag = False,
+) -> None:
+    """Change a workerpool's policies (only its owner may)."""
+    state = cli_state(ctx)
+    for label, ratio in [
+        ("--worker-stake-ratio", worker_stake_ratio),
+        ("--scheduler-reward-ratio", scheduler_reward_ratio),
+    ]:
+        if not 0 <= ratio <= 100:
+            raise InvalidInput(f"{label} is a percentage: {ratio} is not between 0 and 100")
+    address = checksum_address(address)
+    tx = unlocked_client(state).assets.set_policy(
+        address,
+        worker_stake_ratio=worker_stake_ratio,
+        scheduler_reward_ratio=scheduler_reward_ratio,
+    )
+    if state.as_json(json_output):
+        emit_json(
+            {
+                "address": address,
+                "worker_stake_ratio": worker_stake_ratio,
+                "scheduler_reward_ratio": scheduler_reward_ratio,
+                **_tx_fields(tx),
+            }
+        )
+        return
+    _show_tx(
+        f"workerpool {address}: worker stake ratio {worker_stake_ratio} %, "
+        f"scheduler reward ratio {scheduler_reward_ratio} %",
+        tx,
+    )

@@ -1,0 +1,209 @@
+"""`veritask deal show|claim`: a deal's terms, deadlines and tasks, and the refund of its
+unfinished tasks after the final deadline. The task views printed here are shared with
+`veritask task`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from veritask.sdk import Veritask, format_rlc
+from veritask.sdk.deals import (
+    ClaimReport,
+    Deals,
+    DealView,
+    TaskView,
+    format_duration,
+    format_time,
+    parse_deal_id,
+)
+
+from .output import JsonFlag, emit_json, print_table, show
+from .state import CliState, cli_state
+
+__all__ = ["FromBlockOption", "app", "claim_report", "signing_deals", "task_fields"]
+
+app = typer.Typer(help="Show deals and claim their unfinished tasks.", no_args_is_help=True)
+
+DealArgument = Annotated[str, typer.Argument(help="The deal id: 0x and 64 hex digits.")]
+FromBlockOption = Annotated[
+    int,
+    typer.Option(
+        "--from-block", min=0, help="Search the deal's events from this block (default 0)."
+    ),
+]
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _deadline(at: int, now: int) -> str:
+    left = at - now
+    when = f"in {format_duration(left)}" if left > 0 else "passed"
+    return f"{format_time(at)} ({when})"
+
+
+def _results_text(results: bytes | None) -> str:
+    if results is None:
+        return ""
+    try:
+        return results.decode("utf-8")
+    except UnicodeDecodeError:
+        return _hex(results)
+
+
+def task_fields(task: TaskView) -> dict[str, Any]:
+    return {
+        "deal_id": _hex(task.deal_id),
+        "index": task.index,
+        "task_id": _hex(task.task_id),
+        "status": task.status_name,
+        "contributors": [{"worker": c.worker, "status": c.status_name} for c in task.contributors],
+        "winners": task.winners,
+        "consensus": _hex(task.consensus) if any(task.consensus) else None,
+        "reveal_deadline": task.reveal_deadline or None,
+        "result_digest": _hex(task.result_digest) if task.result_digest else None,
+        "results": _results_text(task.results) or None,
+        "contribution_deadline": task.contribution_deadline,
+        "final_deadline": task.final_deadline,
+        "claimable": task.claimable,
+        "next": task.next_step(),
+    }
+
+
+def _deal_fields(view: DealView) -> dict[str, Any]:
+    terms = view.terms
+    return {
+        "deal_id": _hex(view.deal_id),
+        "requester": terms.requester,
+        "beneficiary": view.beneficiary,
+        "app": view.app,
+        "dataset": view.dataset,
+        "workerpool": view.workerpool,
+        "tag": _hex(view.tag),
+        "params": view.params,
+        "app_price_nrlc": terms.app_price,
+        "dataset_price_nrlc": terms.dataset_price,
+        "workerpool_price_nrlc": terms.workerpool_price,
+        "task_price_nrlc": view.task_price_nrlc,
+        "category": terms.category,
+        "trust": terms.trust,
+        "callback": terms.callback,
+        "volume": terms.bot_size,
+        "bot_first": terms.bot_first,
+        "start_time": terms.start_time,
+        "contribution_deadline": view.contribution_deadline,
+        "final_deadline": view.final_deadline,
+        "now": view.now,
+        "tasks": [task_fields(task) for task in view.tasks],
+    }
+
+
+def _deal_rows(view: DealView) -> list[tuple[str, str]]:
+    terms = view.terms
+    last = terms.bot_first + terms.bot_size - 1
+    return [
+        ("requester", terms.requester),
+        ("beneficiary", view.beneficiary),
+        ("app", f"{view.app} ({format_rlc(terms.app_price)} RLC)"),
+        ("dataset", f"{view.dataset} ({format_rlc(terms.dataset_price)} RLC)"),
+        ("workerpool", f"{view.workerpool} ({format_rlc(terms.workerpool_price)} RLC)"),
+        ("task price", f"{format_rlc(view.task_price_nrlc)} RLC"),
+        ("category", f"{terms.category} (C = {terms.time_ref} s)"),
+        ("trust", str(terms.trust)),
+        ("tag", _hex(view.tag)),
+        ("params", view.params),
+        ("volume", f"{terms.bot_size} (tasks {terms.bot_first} to {last})"),
+        ("started", format_time(terms.start_time)),
+        ("contributions until", _deadline(view.contribution_deadline, view.now)),
+        ("final deadline", _deadline(view.final_deadline, view.now)),
+    ]
+
+
+def _task_rows(tasks: tuple[TaskView, ...]) -> list[tuple[str, ...]]:
+    return [
+        (
+            str(task.index),
+            _hex(task.task_id),
+            task.status_name,
+            ", ".join(c.worker for c in task.contributors) or "-",
+            _results_text(task.results) or "-",
+        )
+        for task in tasks
+    ]
+
+
+@app.command(name="show")
+def show_deal(
+    ctx: typer.Context,
+    deal_id: DealArgument,
+    from_block: FromBlockOption = 0,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show a deal: terms, assets, deadlines and the status of each task."""
+    state = cli_state(ctx)
+    deal = parse_deal_id(deal_id)
+    view = state.client(state.profile()).deals(from_block=from_block).deal(deal)
+    if state.as_json(json_output):
+        emit_json(_deal_fields(view))
+        return
+    show(f"deal {_hex(view.deal_id)}")
+    print_table(_deal_rows(view), ("", "value"))
+    print_table(_task_rows(view.tasks), ("index", "task id", "status", "contributors", "result"))
+
+
+def signing_deals(state: CliState, deal_id: bytes, from_block: int) -> Deals:
+    """Deals acting as the wallet, once the claim is known to be possible: a refused claim
+    costs no password prompt."""
+    profile = state.profile()
+    wallet = state.find_wallet(profile)
+    client: Veritask = state.client(profile)
+    deals = client.deals(from_block=from_block)
+    deals.check_claimable(deal_id)
+    client.signer = state.unlock(wallet)
+    return deals
+
+
+def claim_report(state: CliState, json_flag: bool, report: ClaimReport) -> None:
+    if state.as_json(json_flag):
+        emit_json(
+            {
+                "deal_id": _hex(report.deal_id),
+                "indices": list(report.indices),
+                "refunded_nrlc": report.refunded_nrlc,
+                "refunded_rlc": format_rlc(report.refunded_nrlc),
+                "requester": report.requester,
+                "tasks_left": report.left,
+                "tx_hash": report.tx.tx_hash,
+                "block_number": report.tx.block_number,
+                "gas_used": report.tx.gas_used,
+            }
+        )
+        return
+    indices = ", ".join(str(i) for i in report.indices)
+    plural = "s" if len(report.indices) > 1 else ""
+    show(f"claimed task{plural} {indices} of deal {_hex(report.deal_id)}: tx {report.tx.tx_hash}")
+    show(f"block {report.tx.block_number}, gas {report.tx.gas_used:,}")
+    show(
+        f"refunded {format_rlc(report.refunded_nrlc)} RLC to the requester {report.requester} "
+        "(frozen to free)"
+    )
+    if report.left:
+        show(f"{report.left} tasks left to claim: run the command again")
+
+
+@app.command()
+def claim(
+    ctx: typer.Context,
+    deal_id: DealArgument,
+    from_block: FromBlockOption = 0,
+    json_output: JsonFlag = False,
+) -> None:
+    """Fail and refund every unfinished task of a deal past its final deadline (one
+    transaction, at most 128 tasks)."""
+    state = cli_state(ctx)
+    deal = parse_deal_id(deal_id)
+    report = signing_deals(state, deal, from_block).claim(deal)
+    claim_report(state, json_output, report)

@@ -1,0 +1,79 @@
+"""`veritask task show|claim`: one task, named `DEAL_ID:INDEX` or by its task id, with its
+contributions, consensus, result and what happens next; its refund after the deadline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from veritask.sdk.deals import TaskView, format_time
+
+from .deal import FromBlockOption, claim_report, signing_deals, task_fields
+from .output import JsonFlag, emit_json, print_table
+from .state import cli_state
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Show a task and claim it after its deadline.", no_args_is_help=True)
+
+TaskArgument = Annotated[
+    str, typer.Argument(help="DEAL_ID:INDEX, or a task id (looked up in the deals' events).")
+]
+
+
+def _task_rows(task: TaskView) -> list[tuple[str, str]]:
+    fields = task_fields(task)
+    rows = [
+        ("task id", fields["task_id"]),
+        ("deal", fields["deal_id"]),
+        ("index", str(task.index)),
+        ("status", task.status_name),
+    ]
+    if fields["consensus"]:
+        rows.append(("consensus", str(fields["consensus"])))
+    if task.reveal_deadline:
+        rows.append(("reveal deadline", format_time(task.reveal_deadline)))
+    if fields["result_digest"]:
+        rows += [("result digest", fields["result_digest"]), ("result", fields["results"])]
+    rows += [
+        ("contributions until", format_time(task.contribution_deadline)),
+        ("final deadline", format_time(task.final_deadline)),
+        ("next", task.next_step()),
+    ]
+    return rows
+
+
+@app.command(name="show")
+def show_task(
+    ctx: typer.Context,
+    task: TaskArgument,
+    from_block: FromBlockOption = 0,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show a task: status, contributions, consensus, result and what happens next."""
+    state = cli_state(ctx)
+    view = state.client(state.profile()).deals(from_block=from_block).task(task)
+    if state.as_json(json_output):
+        emit_json(task_fields(view))
+        return
+    print_table(_task_rows(view), ("", "value"))
+    if view.contributors:
+        print_table(
+            [(c.worker, c.status_name) for c in view.contributors], ("contributor", "status")
+        )
+
+
+@app.command()
+def claim(
+    ctx: typer.Context,
+    task: TaskArgument,
+    from_block: FromBlockOption = 0,
+    json_output: JsonFlag = False,
+) -> None:
+    """Fail and refund one unfinished task past its deal's final deadline."""
+    state = cli_state(ctx)
+    client_deals = state.client(state.profile()).deals(from_block=from_block)
+    deal_id, index = client_deals.resolve(task)
+    report = signing_deals(state, deal_id, from_block).claim(deal_id, [index])
+    claim_report(state, json_output, report)

@@ -1,0 +1,390 @@
+"""Deals and their tasks as the hub and its events tell them (`Veritask.deals`): terms,
+deadlines, per-task status, contributors and results, and claims after the final deadline.
+
+Reads go to the node only; the hub keeps no list of contributors or results, so they come
+from `TaskContribute` and `TaskFinalize` logs, searched from a given block (0 by default,
+which suits a devnet; give a later block on a long chain). A refused claim sends nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from veritask.chain.protocol import Deal
+from veritask.domain.ids import task_id
+from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO, FINAL_DEADLINE_RATIO
+from veritask.errors import InvalidInput
+
+from .client import TxSummary, Veritask
+
+__all__ = [
+    "CONTRIBUTION_STATUSES",
+    "MAX_CLAIM",
+    "TASK_STATUSES",
+    "ClaimReport",
+    "ContributionView",
+    "DealView",
+    "Deals",
+    "TaskView",
+    "format_duration",
+    "format_time",
+    "parse_deal_id",
+    "parse_task_ref",
+]
+
+TASK_STATUSES = ("UNSET", "ACTIVE", "REVEALING", "COMPLETED", "FAILED")
+CONTRIBUTION_STATUSES = ("UNSET", "CONTRIBUTED", "PROVED", "REJECTED")
+UNSET, ACTIVE, REVEALING, COMPLETED, FAILED = range(5)
+MAX_CLAIM = 128  # the hub's bound on the tasks of one claim
+# Topics per get_logs filter: nodes limit the size of a request.
+_TOPICS_PER_QUERY = 64
+
+_BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_ID_HINT = "expected 0x followed by 64 hexadecimal digits"
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def parse_deal_id(text: str) -> bytes:
+    """A deal id typed by someone: `0x` and 64 hex digits."""
+    if not _BYTES32.match(text.strip()):
+        raise InvalidInput(f"not a deal id: {text!r}; {_ID_HINT}")
+    return bytes.fromhex(text.strip()[2:])
+
+
+def parse_task_ref(text: str) -> tuple[bytes, int | None]:
+    """`DEAL_ID:INDEX` as (deal id, index), or a task id as (task id, None)."""
+    if ":" in text:
+        deal_text, _, index_text = text.partition(":")
+        deal = parse_deal_id(deal_text)
+        if not index_text.strip().isdigit():
+            raise InvalidInput(
+                f"not a task index: {index_text!r} in {text!r}; write DEAL_ID:INDEX, such as 0x…:0"
+            )
+        return deal, int(index_text)
+    if not _BYTES32.match(text.strip()):
+        raise InvalidInput(f"not a task: {text!r}; write a task id or DEAL_ID:INDEX ({_ID_HINT})")
+    return bytes.fromhex(text.strip()[2:]), None
+
+
+def format_time(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_duration(seconds: int) -> str:
+    """A duration for people: "2 h 13 min", "4 min 10 s", "9 s" (seconds dropped past 1 h)."""
+    seconds = max(seconds, 0)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+@dataclass(frozen=True)
+class ContributionView:
+    worker: str
+    status: int
+
+    @property
+    def status_name(self) -> str:
+        return CONTRIBUTION_STATUSES[self.status]
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """One task of a deal; `now` is the latest block's timestamp (chain time)."""
+
+    deal_id: bytes
+    index: int
+    task_id: bytes
+    status: int
+    contributors: tuple[ContributionView, ...]
+    winners: int
+    reveal_deadline: int  # 0 until consensus
+    consensus: bytes  # the consensus result hash, low 72 bits cleared; zero before
+    result_digest: bytes | None  # from TaskFinalize, when completed
+    results: bytes | None  # the result pointer, when completed
+    contribution_deadline: int
+    final_deadline: int
+    now: int
+
+    @property
+    def status_name(self) -> str:
+        return TASK_STATUSES[self.status]
+
+    @property
+    def claimable(self) -> bool:
+        return self.status < COMPLETED and self.now >= self.final_deadline
+
+    def next_step(self) -> str:
+        """What happens next, in one sentence."""
+        claim = f"veritask deal claim {_hex(self.deal_id)}"
+        if self.status == COMPLETED:
+            return "completed: the result is final"
+        if self.status == FAILED:
+            return "failed: claimed and refunded"
+        if self.now >= self.final_deadline:
+            return f"claimable now: run `{claim}`"
+        later = (
+            f"claimable after {format_time(self.final_deadline)} "
+            f"(in {format_duration(self.final_deadline - self.now)})"
+        )
+        if self.status == REVEALING:
+            if self.now <= self.reveal_deadline:
+                return f"reveal window open until {format_time(self.reveal_deadline)}"
+            return f"reveal window closed: finalize or reopen it, or it is {later}"
+        if self.now < self.contribution_deadline:
+            waiting = "waiting for a worker" if self.status == UNSET else "waiting for consensus"
+            return f"{waiting} (contributions until {format_time(self.contribution_deadline)})"
+        return f"contributions closed: {later}"
+
+
+@dataclass(frozen=True)
+class DealView:
+    """A deal's terms (`hub.deal`), what its `DealCreated` event carries, and its tasks."""
+
+    terms: Deal
+    app: str
+    dataset: str
+    workerpool: str
+    beneficiary: str
+    tag: bytes
+    params: str
+    contribution_deadline: int
+    final_deadline: int
+    now: int
+    tasks: tuple[TaskView, ...]
+
+    @property
+    def deal_id(self) -> bytes:
+        return self.terms.deal_id
+
+    @property
+    def task_price_nrlc(self) -> int:
+        return self.terms.app_price + self.terms.dataset_price + self.terms.workerpool_price
+
+
+@dataclass(frozen=True)
+class ClaimReport:
+    deal_id: bytes
+    indices: tuple[int, ...]
+    refunded_nrlc: int  # to the requester, from frozen back to free
+    requester: str
+    tx: TxSummary
+    left: int  # claimable tasks left for another claim (more than MAX_CLAIM)
+
+
+class Deals:
+    """The deal and task operations of a `Veritask` client."""
+
+    def __init__(self, client: Veritask, *, from_block: int = 0) -> None:
+        self.client = client
+        self.from_block = from_block
+
+    def _profile_name(self) -> str:
+        return self.client.profile.name
+
+    def _logs(self, event: str, task_ids: Sequence[bytes]) -> list[Any]:
+        hub = self.client.protocol.hub
+        found: list[Any] = []
+        for start in range(0, len(task_ids), _TOPICS_PER_QUERY):
+            chunk = list(task_ids[start : start + _TOPICS_PER_QUERY])
+            found += hub.events[event]().get_logs(
+                argument_filters={"task_id": chunk}, from_block=self.from_block
+            )
+        return found
+
+    def _terms(self, deal_id: bytes) -> Deal:
+        protocol = self.client.protocol
+        with self.client._node_errors():
+            exists = bool(protocol.hub.functions.deal_exists(deal_id).call())
+            terms = protocol.deal(deal_id) if exists else None
+        if terms is None:
+            raise InvalidInput(
+                f"no deal {_hex(deal_id)} on this chain (profile {self._profile_name()})"
+            )
+        return terms
+
+    def _now(self) -> int:
+        with self.client._node_errors():
+            return int(self.client.w3.eth.get_block("latest")["timestamp"])
+
+    def _tasks(self, terms: Deal, indices: Iterable[int], now: int) -> tuple[TaskView, ...]:
+        hub = self.client.protocol.hub
+        indices = list(indices)
+        ids = [task_id(terms.deal_id, index) for index in indices]
+        contribution_deadline = terms.start_time + CONTRIBUTION_DEADLINE_RATIO * terms.time_ref
+        final_deadline = terms.start_time + FINAL_DEADLINE_RATIO * terms.time_ref
+        with self.client._node_errors():
+            workers: dict[bytes, list[str]] = {}
+            for log in self._logs("TaskContribute", ids):
+                found = workers.setdefault(bytes(log["args"]["task_id"]), [])
+                if log["args"]["worker"] not in found:
+                    found.append(str(log["args"]["worker"]))
+            results = {
+                bytes(log["args"]["task_id"]): log for log in self._logs("TaskFinalize", ids)
+            }
+            views = []
+            for index, task in zip(indices, ids, strict=True):
+                status, _count, winners, _round, reveal_deadline, consensus = hub.functions.task(
+                    terms.deal_id, index
+                ).call()
+                contributions = tuple(
+                    ContributionView(
+                        worker, int(hub.functions.contribution(task, worker).call()[0])
+                    )
+                    for worker in sorted(workers.get(task, []), key=lambda a: int(a, 16))
+                )
+                final = results.get(task) if status == COMPLETED else None
+                views.append(
+                    TaskView(
+                        deal_id=terms.deal_id,
+                        index=index,
+                        task_id=task,
+                        status=int(status),
+                        contributors=contributions,
+                        winners=int(winners),
+                        reveal_deadline=int(reveal_deadline),
+                        consensus=bytes(consensus),
+                        result_digest=bytes(final["args"]["digest"]) if final else None,
+                        results=bytes(final["args"]["results"]) if final else None,
+                        contribution_deadline=contribution_deadline,
+                        final_deadline=final_deadline,
+                        now=now,
+                    )
+                )
+        return tuple(views)
+
+    def _check_index(self, terms: Deal, index: int) -> None:
+        last = terms.bot_first + terms.bot_size - 1
+        if not terms.bot_first <= index <= last:
+            raise InvalidInput(
+                f"deal {_hex(terms.deal_id)} has tasks {terms.bot_first} to {last}: "
+                f"{index} is not one of them"
+            )
+
+    def deal(self, deal_id: bytes) -> DealView:
+        """A deal, its `DealCreated` event and every task of its bag."""
+        terms = self._terms(deal_id)
+        hub = self.client.protocol.hub
+        with self.client._node_errors():
+            created = hub.events.DealCreated().get_logs(
+                argument_filters={"deal_id": deal_id}, from_block=self.from_block
+            )
+        if not created:
+            raise InvalidInput(
+                f"deal {_hex(deal_id)} exists, but its DealCreated event is not after block "
+                f"{self.from_block}: search from an earlier block"
+            )
+        event = created[0]["args"]
+        now = self._now()
+        bag = range(terms.bot_first, terms.bot_first + terms.bot_size)
+        return DealView(
+            terms=terms,
+            app=str(event["app"]),
+            dataset=str(event["dataset"]),
+            workerpool=str(event["workerpool"]),
+            beneficiary=str(event["beneficiary"]),
+            tag=bytes(event["tag"]),
+            params=str(event["params"]),
+            contribution_deadline=terms.start_time + CONTRIBUTION_DEADLINE_RATIO * terms.time_ref,
+            final_deadline=terms.start_time + FINAL_DEADLINE_RATIO * terms.time_ref,
+            now=now,
+            tasks=self._tasks(terms, bag, now),
+        )
+
+    def resolve(self, ref: str) -> tuple[bytes, int]:
+        """(deal id, index) of `DEAL_ID:INDEX`, or of a task id found among the deals
+        created since `from_block`."""
+        first, index = parse_task_ref(ref)
+        if index is not None:
+            self._check_index(self._terms(first), index)
+            return first, index
+        hub = self.client.protocol.hub
+        with self.client._node_errors():
+            created = hub.events.DealCreated().get_logs(from_block=self.from_block)
+            for log in created:
+                deal_id = bytes(log["args"]["deal_id"])
+                terms = self.client.protocol.deal(deal_id)
+                for candidate in range(terms.bot_first, terms.bot_first + terms.bot_size):
+                    if task_id(deal_id, candidate) == first:
+                        return deal_id, candidate
+        raise InvalidInput(
+            f"no task {_hex(first)} in the deals of this chain since block {self.from_block} "
+            f"(profile {self._profile_name()}): give it as DEAL_ID:INDEX"
+        )
+
+    def task(self, ref: str) -> TaskView:
+        """Task `DEAL_ID:INDEX`, or a task id (see `resolve`)."""
+        deal_id, index = self.resolve(ref)
+        terms = self._terms(deal_id)
+        return self._tasks(terms, [index], self._now())[0]
+
+    def check_claimable(self, deal_id: bytes) -> Deal:
+        """The deal's terms if its final deadline has passed (chain time), else an
+        `InvalidInput` saying when it will have."""
+        terms = self._terms(deal_id)
+        final_deadline = terms.start_time + FINAL_DEADLINE_RATIO * terms.time_ref
+        now = self._now()
+        if now < final_deadline:
+            raise InvalidInput(
+                f"final deadline not reached: claimable in {format_duration(final_deadline - now)}"
+                f", at {format_time(final_deadline)}"
+            )
+        return terms
+
+    def claim(self, deal_id: bytes, indices: Sequence[int] | None = None) -> ClaimReport:
+        """Fails and refunds, in one transaction, the unfinished tasks `indices` of a deal
+        past its final deadline (default: every unfinished task, at most MAX_CLAIM)."""
+        terms = self.check_claimable(deal_id)
+        sender = self.client._signer("claim")
+        for index in indices or ():
+            self._check_index(terms, index)
+        now = self._now()
+        wanted = (
+            sorted(set(indices))
+            if indices
+            else range(terms.bot_first, terms.bot_first + terms.bot_size)
+        )
+        tasks = self._tasks(terms, wanted, now)
+        final = [t for t in tasks if t.status >= COMPLETED]
+        if indices and final:
+            names = ", ".join(f"{t.index} ({t.status_name})" for t in final)
+            raise InvalidInput(f"nothing to claim for task {names}: it is already final")
+        open_tasks = [t for t in tasks if t.status < COMPLETED]
+        if not open_tasks:
+            raise InvalidInput(
+                f"nothing to claim: every task of deal {_hex(deal_id)} is already final "
+                "(completed or claimed)"
+            )
+        batch = open_tasks[:MAX_CLAIM]
+        contributors = [c.worker for t in batch for c in t.contributors]
+        call = self.client.protocol.hub.functions.claim(
+            deal_id, [t.index for t in batch], contributors
+        )
+        self.client._check_gas(sender, call, self.client.account(sender.address).gas_wei)
+        with self.client._node_errors():
+            receipt = self.client.protocol.claim(
+                sender, deal_id, [t.index for t in batch], contributors
+            )
+        count = len(batch)
+        return ClaimReport(
+            deal_id=deal_id,
+            indices=tuple(t.index for t in batch),
+            refunded_nrlc=count * (terms.app_price + terms.dataset_price + terms.workerpool_price),
+            requester=terms.requester,
+            tx=TxSummary.of(receipt),
+            left=len(open_tasks) - count,
+        )
