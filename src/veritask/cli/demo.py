@@ -25,7 +25,7 @@ from veritask.chain.protocol import ProtocolClient
 from veritask.domain.ids import task_ids
 from veritask.domain.orders import AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder
 from veritask.domain.signing import sign_order
-from veritask.errors import VeritaskError
+from veritask.errors import InvalidInput, VeritaskError
 
 RLC = 10**9
 # The port of the CLI's default "devnet" profile.
@@ -89,10 +89,26 @@ def _first_deal(client: ProtocolClient, deployer: LocalAccount) -> None:
     print(f"gas          matchOrders {result.receipt['gasUsed']:,}")
 
 
+def _fund(client: ProtocolClient, deployer: LocalAccount, address: str) -> None:
+    if not Web3.is_address(address):
+        raise InvalidInput(f"--fund {address!r} is not an address (expected 0x and 40 hex digits)")
+    target = Web3.to_checksum_address(address)
+    client.w3.provider.make_request("anvil_setBalance", [target, hex(10 * 10**18)])  # type: ignore[arg-type]
+    client.transfer_tokens(deployer, target, 100 * RLC)
+    print(f"funded       {target}  10 ETH for gas, 100 RLC in its wallet")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="veritask-demo", description=__doc__)
     parser.add_argument("--keep", action="store_true", help="keep anvil running until Ctrl-C")
     parser.add_argument("--out", type=Path, default=Path(".veritask/devnet.json"))
+    parser.add_argument(
+        "--fund",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="give this address 10 ETH for gas and 100 RLC (devnet only; repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
         with Anvil(port=DEVNET_PORT if args.keep else None) as anvil:
@@ -111,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 print(f"{name:<20} {getattr(deployment, name)}")
             print(f"deployed in {time.monotonic() - started:.1f} s")
-            _first_deal(ProtocolClient(w3, deployment), deployer)
+            client = ProtocolClient(w3, deployment)
+            _first_deal(client, deployer)
+            for address in args.fund:
+                _fund(client, deployer, address)
             if args.keep:
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.write_text(deployment.to_json())
