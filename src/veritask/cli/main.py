@@ -32,7 +32,7 @@ from veritask.sdk import (
     select_profile,
 )
 
-from . import account, assets, deal, order, task, wallet
+from . import account, assets, category, deal, order, run, task, wallet
 from .exit_codes import exit_code_for
 from .output import JsonFlag, emit_json, error_line, print_table, show
 from .state import CliState, cli_state
@@ -69,6 +69,8 @@ app.add_typer(assets.app_app, name="app")
 app.add_typer(assets.dataset_app, name="dataset")
 app.add_typer(assets.workerpool_app, name="workerpool")
 app.add_typer(order.app, name="order")
+app.add_typer(category.app, name="category")
+app.command(name="run")(run.run)
 
 
 @app.callback()

@@ -60,7 +60,7 @@ def _address(text: str, option: str) -> str:
     return checksum_address(text, source=option)
 
 
-def _salt(text: str | None) -> bytes:
+def parse_salt(text: str | None) -> bytes:
     if text is None:
         return random_salt()
     digits = text.removeprefix("0x")
@@ -115,7 +115,7 @@ def init_app_order(
         datasetrestrict=_address(dataset_restrict, "--dataset-restrict"),
         workerpoolrestrict=_address(workerpool_restrict, "--workerpool-restrict"),
         requesterrestrict=_address(requester_restrict, "--requester-restrict"),
-        salt=_salt(salt),
+        salt=parse_salt(salt),
     )
     _write(ctx, order, out, force, json_output)
 
@@ -144,7 +144,7 @@ def init_dataset_order(
         apprestrict=_address(app_restrict, "--app-restrict"),
         workerpoolrestrict=_address(workerpool_restrict, "--workerpool-restrict"),
         requesterrestrict=_address(requester_restrict, "--requester-restrict"),
-        salt=_salt(salt),
+        salt=parse_salt(salt),
     )
     _write(ctx, order, out, force, json_output)
 
@@ -177,7 +177,7 @@ def init_workerpool_order(
         apprestrict=_address(app_restrict, "--app-restrict"),
         datasetrestrict=_address(dataset_restrict, "--dataset-restrict"),
         requesterrestrict=_address(requester_restrict, "--requester-restrict"),
-        salt=_salt(salt),
+        salt=parse_salt(salt),
     )
     _write(ctx, order, out, force, json_output)
 
@@ -232,7 +232,7 @@ def init_request_order(
         beneficiary=_address(beneficiary, "--beneficiary") if beneficiary else payer,
         callback=_address(callback, "--callback"),
         params=params,
-        salt=_salt(salt),
+        salt=parse_salt(salt),
     )
     _write(ctx, order, out, force, json_output)
 

@@ -34,6 +34,7 @@ from .assets import (
     file_checksum,
     parse_checksum,
 )
+from .categories import Categories, CategoryView, CreatedCategory
 from .client import DEFAULT_TIMEOUT_S, AccountView, ChainInfo, TxSummary, Veritask
 from .config import (
     CONFIG_FILE_NAME,
@@ -64,6 +65,7 @@ from .orders import (
     random_salt,
     save_order,
 )
+from .run import RunPlan, RunRequest, RunResult, Runs, request_params
 from .wallet import (
     SECURE_KDF,
     KeystoreKdf,
@@ -94,10 +96,13 @@ __all__ = [
     "AppView",
     "AssetKind",
     "Assets",
+    "Categories",
+    "CategoryView",
     "ChainInfo",
     "ClaimReport",
     "Config",
     "ContributionView",
+    "CreatedCategory",
     "DatasetView",
     "DealView",
     "Deals",
@@ -107,6 +112,10 @@ __all__ = [
     "OrderStatus",
     "Orders",
     "Profile",
+    "RunPlan",
+    "RunRequest",
+    "RunResult",
+    "Runs",
     "TaskView",
     "TxSummary",
     "Veritask",
@@ -134,6 +143,7 @@ __all__ = [
     "parse_tag",
     "random_salt",
     "render_config",
+    "request_params",
     "resolve_password",
     "save_config",
     "save_order",

@@ -30,8 +30,10 @@ from .config import Profile
 
 if TYPE_CHECKING:
     from .assets import Assets
+    from .categories import Categories
     from .deals import Deals
     from .orders import Orders
+    from .run import Runs
 
 __all__ = ["DEFAULT_TIMEOUT_S", "AccountView", "ChainInfo", "TxSummary", "Veritask"]
 
@@ -276,3 +278,17 @@ class Veritask:
         from .orders import Orders  # orders.py builds on this module
 
         return Orders(self)
+
+    @property
+    def runs(self) -> Runs:
+        """Running apps: orders gathered, checked and matched (`veritask.sdk.run`)."""
+        from .run import Runs  # run.py builds on this module
+
+        return Runs(self)
+
+    @property
+    def categories(self) -> Categories:
+        """The hub's categories (`veritask.sdk.categories`)."""
+        from .categories import Categories  # categories.py builds on this module
+
+        return Categories(self)

@@ -1,0 +1,90 @@
+"""The hub's categories (PROTOCOL.md A4, docs/spec.md): a category fixes the reference time
+C of its deals' deadlines. Anyone reads them; only the hub owner creates one, and a refused
+creation sends nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from veritask.errors import InvalidInput
+
+from .assets import send_as_wallet
+
+if TYPE_CHECKING:
+    from .client import TxSummary, Veritask
+
+__all__ = ["MAX_TIME_REF_S", "Categories", "CategoryView", "CreatedCategory"]
+
+MAX_TIME_REF_S = 2**24 - 1  # deals store C in 24 bits
+_MAX_NAME_BYTES = 64
+_MAX_DESCRIPTION_BYTES = 1_024
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    category_id: int
+    name: str
+    description: str
+    time_ref_s: int  # the reference time C, in seconds
+
+
+@dataclass(frozen=True)
+class CreatedCategory:
+    category: CategoryView
+    tx: TxSummary
+
+
+class Categories:
+    def __init__(self, client: Veritask) -> None:
+        self.client = client
+
+    def count(self) -> int:
+        with self.client._node_errors():
+            return int(self.client.protocol.hub.functions.category_count().call())
+
+    def show(self, category_id: int) -> CategoryView:
+        count = self.count()
+        if not 0 <= category_id < count:
+            raise InvalidInput(
+                f"unknown category {category_id}: there are {count} categories (0 to {count - 1})"
+            )
+        with self.client._node_errors():
+            fields: Any = self.client.protocol.hub.functions.category(category_id).call()
+        name, description, time_ref = fields
+        return CategoryView(category_id, str(name), str(description), int(time_ref))
+
+    def list(self) -> list[CategoryView]:
+        return [self.show(category_id) for category_id in range(self.count())]
+
+    def hub_owner(self) -> str:
+        with self.client._node_errors():
+            return str(self.client.protocol.hub.functions.owner().call())
+
+    def create(self, name: str, time_ref_s: int, description: str = "{}") -> CreatedCategory:
+        """Creates a category; only the hub owner may. `description` is JSON text."""
+        if not name.strip():
+            raise InvalidInput("the category name is empty: give one")
+        if len(name.encode()) > _MAX_NAME_BYTES:
+            raise InvalidInput(f"the category name is too long: at most {_MAX_NAME_BYTES} bytes")
+        if not 0 < time_ref_s <= MAX_TIME_REF_S:
+            raise InvalidInput(
+                f"--time-ref must be between 1 and {MAX_TIME_REF_S} seconds, got {time_ref_s}"
+            )
+        try:
+            json.loads(description)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"--description is not JSON: {exc.msg}") from None
+        if len(description.encode()) > _MAX_DESCRIPTION_BYTES:
+            raise InvalidInput(f"--description is too long: at most {_MAX_DESCRIPTION_BYTES} bytes")
+        sender = self.client._signer("creating a category")
+        owner = self.hub_owner()
+        if owner != sender.address:
+            raise InvalidInput(
+                f"only the hub owner {owner} may create a category; the wallet is {sender.address}"
+            )
+        category_id = self.count()
+        call = self.client.protocol.hub.functions.create_category(name, description, time_ref_s)
+        tx = send_as_wallet(self.client, "creating a category", call)
+        return CreatedCategory(CategoryView(category_id, name, description, time_ref_s), tx)
