@@ -94,7 +94,7 @@ POOR_WORKER = 8  # funded for one stake of the highest price only
 POOR_FUNDS = 2 * RLC
 DEPOSITS = {"requester": 100_000 * RLC, "scheduler": 1_000 * RLC}
 
-TRUSTS = st.one_of(st.just(1), st.integers(1, 8))  # trust 1 (the one-call path) more often
+TRUSTS = st.sampled_from((1, 1, 2, 3, 4, 5, 6, 7, 8))  # trust 1 (one-call path) twice as often
 APP_PRICES = st.sampled_from((0, 3 * RLC))
 DATASET_PRICES = st.sampled_from((None, 0, 2 * RLC))  # None: a deal without a dataset
 WORKERPOOL_PRICES = st.sampled_from((0, 7, 2 * RLC + 1, 5 * RLC))
@@ -118,6 +118,7 @@ ACTIONS = (
     "wait",
     "wait",
     "wait for a deadline",
+    "close the contribution window",
 )
 
 
@@ -859,7 +860,16 @@ class DealMachine(RuleBasedStateMachine):
         if now >= d.final_deadline:
             self._claim(d, [t for t in d.tasks if not t.final])
         elif task.status in (UNSET, ACTIVE):
+            if style == "close the contribution window" and now < d.contribution_deadline:
+                # To the contribution deadline: from that second on, nobody may contribute.
+                boa.env.time_travel(seconds=d.contribution_deadline - now)
+                now = _now()
             if now >= d.contribution_deadline:
+                late = self.workers[who % len(self.workers)].address
+                if d.trust == 1 and who % 2:
+                    self._one_call(task, late)
+                else:
+                    self._contribute(task, late)
                 boa.env.time_travel(seconds=d.final_deadline - now)
                 self._claim(d, [t for t in d.tasks if not t.final])
             elif task.status == UNSET and d.trust == 1 and who % 2:
@@ -878,6 +888,11 @@ class DealMachine(RuleBasedStateMachine):
                 for c in task.contributions.values()
                 if c.digest == task.consensus and not task.valid(c)
             ]
+            dissenters = [
+                c.worker
+                for c in task.contributions.values()
+                if c.digest != task.consensus and self.kinds[c.worker] != "silent"
+            ]
             if now <= task.reveal_deadline:
                 if stale and who % 3 == 0:
                     # A rejected worker tries to reveal, alone or in a finalize call.
@@ -892,6 +907,10 @@ class DealMachine(RuleBasedStateMachine):
                 elif style == "scheduler" and talkers and revealed and who % 3 == 0:
                     # An impatient scheduler: some winners have not revealed yet.
                     self._finalize(task, self.scheduler.address, "an impatient scheduler")
+                elif style == "stranger" and who % 4 == 2 and dissenters:
+                    # A worker of another result tries to reveal it.
+                    worker = dissenters[who % len(dissenters)]
+                    self._reveal(task, worker, task.contributions[worker].digest)
                 elif talkers:
                     if style == "stranger" and who % 4 == 1 and now < task.reveal_deadline:
                         # This winner reveals at the last second of the window.
@@ -969,6 +988,12 @@ class DealMachine(RuleBasedStateMachine):
         time passing."""
         if action == "wait":
             boa.env.time_travel(seconds=seconds)
+            return
+        if action == "close the contribution window":
+            # Time runs to the contribution deadline of the most advanced open task, a
+            # worker tries to contribute at that very second, and the deal is claimed.
+            if self._open():
+                self._progress(0, who, action)
             return
         tasks = self._tasks()
         task = tasks[pick % len(tasks)]
