@@ -13,6 +13,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from veritask.chain.deploy import merge_hub_abi
 from veritask.domain.ids import deal_id
 from veritask.domain.orders import (
     AppOrder,
@@ -98,9 +99,7 @@ def deploy_protocol_boa(actors: dict[str, Actor], tee_broker: str = ZERO) -> Pro
         )
         annex = boa.load(str(CONTRACTS / "hub/annex.vy"), *registries)
         hub_contract = boa.load(str(CONTRACTS / "hub/hub.vy"), *registries, annex.address)
-    merged = hub_contract.abi + [
-        e for e in annex.abi if e not in hub_contract.abi and e["type"] != "constructor"
-    ]
+    merged = merge_hub_abi(hub_contract.abi, annex.abi)
     hub = boa.loads_abi(json.dumps(merged), name="Hub").at(hub_contract.address)
     return Protocol(token, apps, datasets, workerpools, hub, actors, hub_contract)
 

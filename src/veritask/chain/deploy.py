@@ -17,7 +17,7 @@ from veritask.errors import InvalidInput
 from .compiler import Artifact, compile_all
 from .transactions import send
 
-__all__ = ["Deployment", "bind", "deploy_protocol", "hub_abi"]
+__all__ = ["Deployment", "bind", "deploy_protocol", "hub_abi", "merge_hub_abi"]
 
 # 87 million RLC, the reference supply, in nRLC.
 DEFAULT_SUPPLY = 87_000_000 * 10**9
@@ -91,9 +91,14 @@ def deploy_protocol(
 def hub_abi(artifacts: dict[str, Artifact]) -> list[dict[str, Any]]:
     """The hub's whole interface: its own ABI plus the annex functions it runs by
     DELEGATECALL (events and errors of both, without duplicates)."""
-    merged = list(artifacts["hub"].abi)
+    return merge_hub_abi(artifacts["hub"].abi, artifacts["annex"].abi)
+
+
+def merge_hub_abi(hub: list[dict[str, Any]], annex: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`hub_abi` for ABIs at hand (e.g. from titanoboa)."""
+    merged = list(hub)
     seen = {(e["type"], e.get("name")) for e in merged}
-    for entry in artifacts["annex"].abi:
+    for entry in annex:
         key = (entry["type"], entry.get("name"))
         if key not in seen and entry["type"] != "constructor":
             merged.append(entry)
