@@ -4,12 +4,20 @@ VeritaskError
 ├── InvalidInput        bad input from a user or a peer, caught at the edge
 ├── ChainError          the node refused, reverted or did not answer
 │   └── ContractRevert  a transaction or call reverted with a reason
-└── ToolError           a local tool (compiler, anvil) is missing or failed
+├── ToolError           a local tool (compiler, anvil) is missing or failed
+└── StorageError        the storage service or a blob store refused, failed or did not answer
 """
 
 from __future__ import annotations
 
-__all__ = ["ChainError", "ContractRevert", "InvalidInput", "ToolError", "VeritaskError"]
+__all__ = [
+    "ChainError",
+    "ContractRevert",
+    "InvalidInput",
+    "StorageError",
+    "ToolError",
+    "VeritaskError",
+]
 
 
 class VeritaskError(Exception):
@@ -34,3 +42,12 @@ class ContractRevert(ChainError):
 
 class ToolError(VeritaskError):
     """A local tool Veritask drives (vyper, anvil) is missing or failed."""
+
+
+class StorageError(VeritaskError):
+    """Content storage failed; `code` is the storage service's machine-readable error code
+    (`not_found`, `corrupted`, `unavailable`, ...) when there is one, else ""."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
