@@ -1,4 +1,4 @@
-"""`veritask deal show|claim`: a deal's terms, deadlines and tasks, and the refund of its
+"""`veritask deal show|watch|claim`: a deal's terms, deadlines and tasks, and the refund of its
 unfinished tasks after the final deadline. The task views printed here are shared with
 `veritask task`."""
 
@@ -152,6 +152,26 @@ def show_deal(
     show(f"deal {_hex(view.deal_id)}")
     print_table(_deal_rows(view), ("", "value"))
     print_table(_task_rows(view.tasks), ("index", "task id", "status", "contributors", "result"))
+
+
+@app.command(name="watch")
+def watch(
+    ctx: typer.Context,
+    deal_id: DealArgument,
+    from_block: FromBlockOption = 0,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=0, help="Stop watching after this many seconds."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Follow a deal's tasks live until each is completed or failed (exit code 5 when not
+    every task completed)."""
+    from .watch import watch_deal  # here: watch.py imports this module's task_fields
+
+    state = cli_state(ctx)
+    deals = state.client(state.profile()).deals(from_block=from_block)
+    watch_deal(deals, parse_deal_id(deal_id), as_json=state.as_json(json_output), timeout_s=timeout)
 
 
 def signing_deals(state: CliState, deal_id: bytes, from_block: int) -> Deals:

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # InvalidInput, and command-line usage errors
     CHAIN = 3  # ChainError, ContractRevert: the node refused, reverted or did not answer
     TOOL = 4  # ToolError: a local tool (anvil, vyper) is missing or failed
+    TASKS_UNFINISHED = 5  # a watch ended with tasks failed, claimable or still running
 
 
 def exit_code_for(exc: VeritaskError) -> ExitCode:

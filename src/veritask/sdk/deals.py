@@ -9,8 +9,9 @@ which suits a devnet; give a later block on a long chain). A refused claim sends
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,6 +176,19 @@ class DealView:
     def task_price_nrlc(self) -> int:
         return self.terms.app_price + self.terms.dataset_price + self.terms.workerpool_price
 
+    @property
+    def settled(self) -> bool:
+        """Whether nothing more can happen to the deal's tasks but a claim: each one is
+        completed or failed, or past the final deadline."""
+        return all(task.status >= COMPLETED or task.claimable for task in self.tasks)
+
+
+def _progress(view: DealView) -> tuple[tuple[int, int, int], ...]:
+    """What `watch` compares between polls: each task's status, contributions and winners."""
+    return tuple(
+        (task.status, sum(c.status for c in task.contributors), task.winners) for task in view.tasks
+    )
+
 
 @dataclass(frozen=True)
 class ClaimReport:
@@ -304,6 +318,33 @@ class Deals:
             now=now,
             tasks=self._tasks(terms, bag, now),
         )
+
+    def watch(
+        self,
+        deal_id: bytes,
+        *,
+        poll_s: float = 0.5,
+        timeout_s: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Iterator[DealView]:
+        """The deal now, then again each time one of its tasks moves (a contribution, a
+        consensus, a reveal, a result, a failure), until the deal is `settled` or
+        `timeout_s` passed. The caller tells a timeout from the end by `settled`."""
+        view = self.deal(deal_id)
+        yield view
+        bag = range(view.terms.bot_first, view.terms.bot_first + view.terms.bot_size)
+        started = clock()
+        while not view.settled:
+            if timeout_s is not None and clock() - started >= timeout_s:
+                return
+            sleep(poll_s)
+            now = self._now()
+            latest = replace(view, now=now, tasks=self._tasks(view.terms, bag, now))
+            moved = _progress(latest) != _progress(view) or latest.settled
+            view = latest
+            if moved:
+                yield view
 
     def resolve(self, ref: str) -> tuple[bytes, int]:
         """(deal id, index) of `DEAL_ID:INDEX`, or of a task id found among the deals
