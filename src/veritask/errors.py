@@ -5,7 +5,8 @@ VeritaskError
 ├── ChainError          the node refused, reverted or did not answer
 │   └── ContractRevert  a transaction or call reverted with a reason
 ├── ToolError           a local tool (compiler, anvil) is missing or failed
-└── StorageError        the storage service or a blob store refused, failed or did not answer
+├── StorageError        the storage service or a blob store refused, failed or did not answer
+└── IntegrityError      downloaded data does not match what the chain says it must be
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 __all__ = [
     "ChainError",
     "ContractRevert",
+    "IntegrityError",
     "InvalidInput",
     "StorageError",
     "ToolError",
@@ -51,3 +53,8 @@ class StorageError(VeritaskError):
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
         self.code = code
+
+
+class IntegrityError(VeritaskError):
+    """Data that arrived intact from a service does not match its on-chain commitment (a
+    result whose digest is not the task's consensus digest): keep it, do not trust it."""

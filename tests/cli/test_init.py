@@ -43,6 +43,18 @@ def test_init__flags_fill_the_profile(cli: Cli) -> None:
     assert config.profiles == (Profile("local", "http://127.0.0.1:18545", HUB),)
 
 
+def test_init__service_url_flags__written_to_the_profile(cli: Cli) -> None:
+    result = cli(
+        "--storage-url", "http://127.0.0.1:8601", "--market-url", "http://127.0.0.1:8602", "init"
+    )
+    assert result.exit_code == 0, result.output
+    profile = load_config(cli.folder / "veritask.toml").profiles[0]
+    assert (profile.storage_url, profile.market_url) == (
+        "http://127.0.0.1:8601",
+        "http://127.0.0.1:8602",
+    )
+
+
 def test_init__environment_does_not_leak_into_the_file(cli: Cli) -> None:
     result = cli("init", env={"VERITASK_HUB": HUB, "VERITASK_RPC_URL": "http://10.0.0.1:1"})
     assert result.exit_code == 0, result.output

@@ -121,6 +121,17 @@ def test_select_profile__env_overrides_file_and_args_override_env(tmp_path: Path
     assert from_args.chain_id == 31337  # fields not overridden come from the file
 
 
+def test_select_profile__service_urls__flags_over_env_over_file(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, TWO_PROFILES))
+    env = {"VERITASK_MARKET_URL": "http://m.env", "VERITASK_STORAGE_URL": "http://s.env"}
+    from_env = select_profile(config, environ=env)
+    assert (from_env.market_url, from_env.storage_url) == ("http://m.env", "http://s.env")
+    from_flags = select_profile(config, environ=env, storage_url="http://s.flag")
+    assert (from_flags.market_url, from_flags.storage_url) == ("http://m.env", "http://s.flag")
+    with pytest.raises(InvalidInput, match="market_url in VERITASK_MARKET_URL is not an http"):
+        select_profile(config, environ={"VERITASK_MARKET_URL": "ftp://m"})
+
+
 def test_select_profile__unknown_name__lists_known_profiles(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, TWO_PROFILES))
     with pytest.raises(InvalidInput) as raised:
@@ -136,6 +147,7 @@ def test_select_profile__unknown_name__lists_known_profiles(tmp_path: Path) -> N
     [
         ({"rpc_url": "127.0.0.1:8545"}, "rpc_url given is not an http(s) URL: '127.0.0.1:8545'"),
         ({"hub": "0x1234"}, "not an Ethereum address in the hub given: '0x1234'"),
+        ({"storage_url": "storage:8601"}, "storage_url given is not an http(s) URL"),
     ],
 )
 def test_select_profile__bad_override__invalid_input(

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from veritask.errors import ChainError, InvalidInput, ToolError, VeritaskError
+from veritask.errors import (
+    ChainError,
+    IntegrityError,
+    InvalidInput,
+    StorageError,
+    ToolError,
+    VeritaskError,
+)
 
 __all__ = ["ExitCode", "exit_code_for"]
 
@@ -16,6 +23,8 @@ class ExitCode(IntEnum):
     CHAIN = 3  # ChainError, ContractRevert: the node refused, reverted or did not answer
     TOOL = 4  # ToolError: a local tool (anvil, vyper) is missing or failed
     TASKS_UNFINISHED = 5  # a watch ended with tasks failed, claimable or still running
+    SERVICE = 6  # StorageError: a Veritask service refused, failed or did not answer
+    INTEGRITY = 7  # IntegrityError: downloaded data does not match its on-chain digest
 
 
 def exit_code_for(exc: VeritaskError) -> ExitCode:
@@ -25,4 +34,8 @@ def exit_code_for(exc: VeritaskError) -> ExitCode:
         return ExitCode.CHAIN
     if isinstance(exc, ToolError):
         return ExitCode.TOOL
+    if isinstance(exc, StorageError):
+        return ExitCode.SERVICE
+    if isinstance(exc, IntegrityError):
+        return ExitCode.INTEGRITY
     return ExitCode.UNEXPECTED

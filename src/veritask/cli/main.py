@@ -32,7 +32,7 @@ from veritask.sdk import (
     select_profile,
 )
 
-from . import account, assets, category, deal, order, run, task, wallet
+from . import account, assets, category, deal, order, result, run, task, wallet
 from .exit_codes import exit_code_for
 from .output import JsonFlag, emit_json, error_line, print_table, show
 from .state import CliState, cli_state
@@ -65,6 +65,7 @@ app.add_typer(wallet.app, name="wallet")
 app.add_typer(account.app, name="account")
 app.add_typer(deal.app, name="deal")
 app.add_typer(task.app, name="task")
+app.add_typer(result.app, name="result")
 app.add_typer(assets.app_app, name="app")
 app.add_typer(assets.dataset_app, name="dataset")
 app.add_typer(assets.workerpool_app, name="workerpool")
@@ -93,6 +94,16 @@ def main(
         str | None,
         typer.Option(help="Hub address (default: $VERITASK_HUB or the profile's)."),
     ] = None,
+    market_url: Annotated[
+        str | None,
+        typer.Option(help="URL of the market (default: $VERITASK_MARKET_URL or the profile's)."),
+    ] = None,
+    storage_url: Annotated[
+        str | None,
+        typer.Option(
+            help="URL of the result storage (default: $VERITASK_STORAGE_URL or the profile's)."
+        ),
+    ] = None,
     wallet_selector: Annotated[
         str | None,
         typer.Option(
@@ -111,6 +122,8 @@ def main(
     state.profile_name = profile
     state.rpc_url = rpc_url
     state.hub = hub
+    state.market_url = market_url
+    state.storage_url = storage_url
     state.wallet = wallet_selector
     state.password_file = password_file
     state.json_output = json_output
@@ -125,7 +138,8 @@ def init(
 ) -> None:
     """Write veritask.toml in the current folder.
 
-    One chain profile, from --profile, --rpc-url and --hub, else the local devnet.
+    One chain profile, from --profile, --rpc-url, --hub, --market-url and --storage-url,
+    else the local devnet.
     """
     state = cli_state(ctx)
     name = state.profile_name or DEFAULT_PROFILE_NAME
@@ -135,6 +149,8 @@ def init(
         rpc_url=state.rpc_url,
         hub=state.hub,
         environ={},
+        market_url=state.market_url,
+        storage_url=state.storage_url,
     )
     path = save_config(
         Config(profiles=(profile,), default_profile=name),

@@ -35,6 +35,8 @@ class CliState:
     profile_name: str | None = None
     rpc_url: str | None = None
     hub: str | None = None
+    market_url: str | None = None
+    storage_url: str | None = None
     json_output: bool = False
     wallet: str | None = None
     password_file: Path | None = None
@@ -46,7 +48,13 @@ class CliState:
         return command_flag or self.json_output
 
     def profile(self) -> Profile:
-        return load_profile(name=self.profile_name, rpc_url=self.rpc_url, hub=self.hub)
+        return load_profile(
+            name=self.profile_name,
+            rpc_url=self.rpc_url,
+            hub=self.hub,
+            market_url=self.market_url,
+            storage_url=self.storage_url,
+        )
 
     def wallet_dir(self) -> Path:
         return default_wallet_dir()

@@ -14,7 +14,10 @@ from pathlib import Path
 from veritask.errors import InvalidInput
 
 __all__ = [
+    "ADDRESS_HEADER",
     "CID_PREFIX",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
     "UPLOAD_MESSAGE_HEADER",
     "cid_from_digest",
     "cid_of",
@@ -30,6 +33,11 @@ _MULTIBASE_BASE32 = "b"
 _CID_TEXT_LENGTH = 59  # "b" + base32 of 36 bytes without padding
 _READ_BLOCK = 1 << 20
 UPLOAD_MESSAGE_HEADER = "Veritask storage upload"
+# The HTTP headers of an upload: the uploader's 0x address, the unix seconds it signed at,
+# and its 65-byte EIP-191 signature of `upload_message` in 0x hex.
+ADDRESS_HEADER = "X-Veritask-Address"
+TIMESTAMP_HEADER = "X-Veritask-Timestamp"
+SIGNATURE_HEADER = "X-Veritask-Signature"
 
 
 def cid_from_digest(digest: bytes) -> str:

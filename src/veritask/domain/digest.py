@@ -42,7 +42,7 @@ IEXEC_OUT = "/iexec_out"
 _READ_BLOCK = 1 << 20
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class TreeEntry:
     """One file or directory of a folder: its path relative to the folder (POSIX, NFC,
     no "." or ".." parts) and, for a file, the sha256 of its bytes (None for a directory)."""
@@ -214,9 +214,7 @@ def computed_digest(out_dir: Path | str) -> bytes:
         return callback_digest(_callback_bytes(document["callback-data"]))
     output = document.get("deterministic-output-path")
     if not isinstance(output, str) or not output:
-        raise InvalidInput(
-            f"{computed} names neither deterministic-output-path nor callback-data"
-        )
+        raise InvalidInput(f"{computed} names neither deterministic-output-path nor callback-data")
     inside = PurePosixPath(output)
     if inside.is_absolute():
         if not inside.is_relative_to(IEXEC_OUT):

@@ -237,9 +237,14 @@ def select_profile(
     rpc_url: str | None = None,
     hub: str | None = None,
     environ: Mapping[str, str] | None = None,
+    market_url: str | None = None,
+    storage_url: str | None = None,
+    sms_url: str | None = None,
 ) -> Profile:
     """The profile to use: `name`, else `$VERITASK_PROFILE`, else the file's default; then
-    `rpc_url` / `$VERITASK_RPC_URL` and `hub` / `$VERITASK_HUB` override its fields."""
+    `rpc_url` / `$VERITASK_RPC_URL`, `hub` / `$VERITASK_HUB` and `$VERITASK_MARKET_URL`,
+    `$VERITASK_STORAGE_URL`, `$VERITASK_SMS_URL` override its fields (the arguments
+    `market_url`, `storage_url` and `sms_url` win over those variables)."""
     env = os.environ if environ is None else environ
     profile = config.profile(name or env.get("VERITASK_PROFILE") or config.default_profile)
     if rpc_url:
@@ -251,7 +256,20 @@ def select_profile(
         profile = replace(profile, hub=checksum_address(hub, source="the hub given"))
     elif env.get("VERITASK_HUB"):
         profile = replace(profile, hub=checksum_address(env["VERITASK_HUB"], source="VERITASK_HUB"))
-    return profile
+
+    def service_url(key: str, given: str | None, current: str | None) -> str | None:
+        if given:
+            return _check_url(given, key, "given")
+        variable = f"VERITASK_{key.upper()}"
+        value = env.get(variable)
+        return _check_url(value, key, f"in {variable}") if value else current
+
+    return replace(
+        profile,
+        market_url=service_url("market_url", market_url, profile.market_url),
+        storage_url=service_url("storage_url", storage_url, profile.storage_url),
+        sms_url=service_url("sms_url", sms_url, profile.sms_url),
+    )
 
 
 def load_profile(
@@ -261,8 +279,18 @@ def load_profile(
     hub: str | None = None,
     start: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    market_url: str | None = None,
+    storage_url: str | None = None,
 ) -> Profile:
     """The profile to use from the nearest project file (or the built-in defaults)."""
     path = find_config_file(start, environ)
     config = load_config(path) if path else default_config()
-    return select_profile(config, name=name, rpc_url=rpc_url, hub=hub, environ=environ)
+    return select_profile(
+        config,
+        name=name,
+        rpc_url=rpc_url,
+        hub=hub,
+        environ=environ,
+        market_url=market_url,
+        storage_url=storage_url,
+    )

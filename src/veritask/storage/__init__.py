@@ -1,0 +1,30 @@
+"""The storage service: content-addressed blobs (IPFS CIDv1 raw) behind signed uploads and
+an IPFS-gateway-style download. It talks to no other service; see docs/storage.md.
+
+    from veritask.storage import StorageSettings, serve_in_thread
+
+    with serve_in_thread(StorageSettings(root=tmp)) as server:
+        print(server.url)
+"""
+
+from .app import StorageMetrics, create_app, open_store
+from .blobs import BlobStore, FilesystemBlobStore
+from .kubo import KUBO_MAX_BLOB_BYTES, KuboBlobStore
+from .refusals import ERROR_STATUS
+from .server import RunningServer, serve_app_in_thread, serve_in_thread
+from .settings import StorageSettings
+
+__all__ = [
+    "ERROR_STATUS",
+    "KUBO_MAX_BLOB_BYTES",
+    "BlobStore",
+    "FilesystemBlobStore",
+    "KuboBlobStore",
+    "RunningServer",
+    "StorageMetrics",
+    "StorageSettings",
+    "create_app",
+    "open_store",
+    "serve_app_in_thread",
+    "serve_in_thread",
+]
