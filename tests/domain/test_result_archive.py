@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from veritask.domain.cid import cid_of
 from veritask.domain.digest import folder_digest
-from veritask.domain.result_archive import pack_result, unpack_result
+from veritask.domain.result_archive import (
+    pack_result,
+    parse_result_pointer,
+    result_pointer,
+    unpack_result,
+)
 from veritask.errors import InvalidInput
 
 LIMIT = 1 << 20
@@ -59,11 +65,32 @@ def test_unpack_result__round_trip__same_folder_digest(tmp_path: Path) -> None:
     assert folder_digest(tmp_path / "back") == folder_digest(source)
 
 
-def test_pack_result__symlink__refused(tmp_path: Path) -> None:
+def test_pack_result__symlink__left_out(tmp_path: Path) -> None:
     source = _make(tmp_path / "out", FILES)
+    plain = pack_result(source)
     (source / "link").symlink_to("/etc/passwd")
-    with pytest.raises(InvalidInput, match="symbolic link: link"):
-        pack_result(source)
+    assert pack_result(source) == plain
+
+
+def test_result_pointer__compact_json_and_parsed_back() -> None:
+    cid = cid_of(b"result")
+    pointer = result_pointer(cid)
+    assert pointer == f'{{"storage":"ipfs","location":"/ipfs/{cid}"}}'
+    assert parse_result_pointer(pointer.encode()) == cid
+
+
+@pytest.mark.parametrize(
+    ("results", "message"),
+    [
+        (b"\xff", "not JSON"),
+        (b'{"storage":"ipfs"}', "names no /ipfs/<CID> location"),
+        (b'{"storage":"s3","location":"/ipfs/x"}', "names no /ipfs/<CID> location"),
+        (b'{"storage":"ipfs","location":"/ipfs/QmNotRaw"}', "CID"),
+    ],
+)
+def test_parse_result_pointer__bad_pointer__invalid_input(results: bytes, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_result_pointer(results)
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:

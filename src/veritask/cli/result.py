@@ -46,7 +46,7 @@ def download(
         emit_json(
             {
                 "task_id": "0x" + result.task.task_id.hex(),
-                "location": result.pointer.location,
+                "location": f"/ipfs/{result.cid}",
                 "folder": str(result.folder),
                 "files": [str(path.relative_to(result.folder)) for path in result.files],
                 "digest": "0x" + result.digest.hex(),
@@ -54,7 +54,7 @@ def download(
             }
         )
         return
-    show(f"task 0x{result.task.task_id.hex()}: result {result.pointer.location}")
+    show(f"task 0x{result.task.task_id.hex()}: result /ipfs/{result.cid}")
     show(f"unpacked into {result.folder} ({len(result.files)} files)")
     show(f"digest 0x{result.digest.hex()} matches the task's on-chain result digest")
     for path in result.files:

@@ -1,13 +1,16 @@
-"""The result archive: what a worker uploads of a task's /iexec_out and what a requester
-downloads. A zip whose bytes depend only on the folder's content (entries sorted by path,
-fixed timestamps and modes, no extra fields), so every honest worker of a task uploads the
-same archive and so the same content id; extraction refuses anything that would land
-outside the destination, links, and archives over the given limits.
+"""The result archive and pointer: what a worker uploads of a task's /iexec_out, what
+`finalize` records of where it is, and what a requester downloads. The archive is a zip
+whose bytes depend only on the folder's content (entries sorted by path, fixed timestamps
+and modes, no extra fields), so every honest worker of a task uploads the same archive and
+so the same content id. Links and special files are left out (the result digest refuses
+them). Extraction refuses anything that would land outside the destination, links, and
+archives over the given limits.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import zipfile
@@ -15,7 +18,16 @@ from pathlib import Path, PurePosixPath
 
 from veritask.errors import InvalidInput
 
-__all__ = ["ARCHIVE_EPOCH", "MAX_ARCHIVE_FILES", "pack_result", "unpack_result"]
+from .cid import parse_cid
+
+__all__ = [
+    "ARCHIVE_EPOCH",
+    "MAX_ARCHIVE_FILES",
+    "pack_result",
+    "parse_result_pointer",
+    "result_pointer",
+    "unpack_result",
+]
 
 ARCHIVE_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 MAX_ARCHIVE_FILES = 10_000
@@ -25,7 +37,7 @@ _DIR_MODE = 0o755
 
 def _entries(root: Path) -> list[tuple[str, Path | None]]:
     """(archive name, file path or None for a folder) of every entry under `root`, sorted
-    by name; InvalidInput on a link or a special file."""
+    by name; links and special files are skipped."""
     found: list[tuple[str, Path | None]] = []
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
@@ -33,14 +45,10 @@ def _entries(root: Path) -> list[tuple[str, Path | None]]:
             path = here / name
             mode = os.lstat(path).st_mode
             relative = path.relative_to(root).as_posix()
-            if stat.S_ISLNK(mode):
-                raise InvalidInput(f"result folder holds a symbolic link: {relative}")
             if stat.S_ISDIR(mode):
                 found.append((relative + "/", None))
             elif stat.S_ISREG(mode):
                 found.append((relative, path))
-            else:
-                raise InvalidInput(f"result folder holds a special file: {relative}")
     return sorted(found, key=lambda entry: entry[0].encode("utf-8"))
 
 
@@ -108,3 +116,28 @@ def unpack_result(
         target.write_bytes(content)
         written.append(target)
     return written
+
+
+def result_pointer(cid: str) -> str:
+    """What `finalize` records as the task's results (PROTOCOL.md A7), compact JSON:
+    `{"storage":"ipfs","location":"/ipfs/<cid>"}`."""
+    return json.dumps({"storage": "ipfs", "location": f"/ipfs/{cid}"}, separators=(",", ":"))
+
+
+def parse_result_pointer(results: bytes) -> str:
+    """The content id in a task's `results` bytes; InvalidInput when they name none (a
+    callback-only result, or a result of another protocol)."""
+    try:
+        document = json.loads(results.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput(f"the task's result pointer is not JSON: {results[:80]!r}") from exc
+    location = document.get("location") if isinstance(document, dict) else None
+    storage = document.get("storage") if isinstance(document, dict) else None
+    if storage != "ipfs" or not isinstance(location, str) or not location.startswith("/ipfs/"):
+        raise InvalidInput(
+            f"the task's result pointer {results[:120]!r} names no /ipfs/<CID> location: "
+            "the result was not uploaded to a storage"
+        )
+    cid = location.removeprefix("/ipfs/")
+    parse_cid(cid)
+    return cid

@@ -4,13 +4,11 @@ digest, so a requester never has to trust the worker or the storage that served 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from veritask.domain.cid import parse_cid
 from veritask.domain.digest import computed_digest
-from veritask.domain.result_archive import unpack_result
+from veritask.domain.result_archive import parse_result_pointer, unpack_result
 from veritask.errors import IntegrityError, InvalidInput
 
 from .client import Veritask
@@ -20,49 +18,16 @@ from .storage import StorageClient
 __all__ = [
     "DEFAULT_MAX_RESULT_BYTES",
     "DownloadedResult",
-    "ResultPointer",
     "Results",
-    "parse_result_pointer",
 ]
 
 DEFAULT_MAX_RESULT_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
-class ResultPointer:
-    """Where a result lives (PROTOCOL.md A7): `{"storage": "ipfs", "location": "/ipfs/<CID>"}`."""
-
-    storage: str
-    location: str
-
-    @property
-    def cid(self) -> str:
-        return self.location.removeprefix("/ipfs/")
-
-
-def parse_result_pointer(results: bytes) -> ResultPointer:
-    """The pointer in a task's `results` bytes; InvalidInput when it names no content id
-    (a callback-only result, or an app of another protocol)."""
-    try:
-        document = json.loads(results.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"the task's result pointer is not JSON: {results[:80]!r}") from exc
-    if not isinstance(document, dict):
-        raise InvalidInput("the task's result pointer is not a JSON object")
-    storage, location = document.get("storage"), document.get("location")
-    if storage != "ipfs" or not isinstance(location, str) or not location.startswith("/ipfs/"):
-        raise InvalidInput(
-            f"the task's result pointer {document!r} names no /ipfs/<CID> location: "
-            "the result was not uploaded to a storage"
-        )
-    parse_cid(location.removeprefix("/ipfs/"))
-    return ResultPointer(storage, location)
-
-
-@dataclass(frozen=True)
 class DownloadedResult:
     task: TaskView
-    pointer: ResultPointer
+    cid: str  # of the result archive, from the task's result pointer
     folder: Path  # the unpacked result: computed.json and the app's outputs
     files: tuple[Path, ...]
     digest: bytes  # recomputed from `folder`, equal to the task's on-chain result digest
@@ -102,11 +67,11 @@ class Results:
         the task's on-chain result digest."""
         task = self.completed_task(ref)
         expected = task.result_digest or b""
-        pointer = parse_result_pointer(task.results or b"")
+        cid = parse_result_pointer(task.results or b"")
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise InvalidInput(f"{dest} exists and is not an empty folder: choose another one")
         with self._storage() as storage:
-            archive = storage.download(pointer.cid, max_bytes=max_bytes)
+            archive = storage.download(cid, max_bytes=max_bytes)
         files = unpack_result(archive, dest, max_bytes=max_bytes)
         digest = computed_digest(dest)
         if digest != expected:
@@ -115,4 +80,4 @@ class Results:
                 f"0x{task.task_id.hex()} was finalized with digest 0x{expected.hex()}: "
                 "do not trust these files (the worker that uploaded them cheated or failed)"
             )
-        return DownloadedResult(task, pointer, dest, tuple(files), digest)
+        return DownloadedResult(task, cid, dest, tuple(files), digest)

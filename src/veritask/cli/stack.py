@@ -1,0 +1,447 @@
+"""`Stack`: a whole local marketplace on loopback, for the end-to-end tests, `veritask
+devnet up` and `./scripts/demo`: anvil with the protocol deployed, the storage service, one
+scheduler (its workerpool registered, a workerpool order signed) and N workers as
+subprocesses (`python -m veritask.worker`, so one can be killed), with the deterministic
+demo accounts funded. `stop()` leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, cast
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from sqlalchemy import func, select
+from web3 import Web3
+from web3.types import RPCEndpoint
+
+from veritask.chain.anvil import Anvil
+from veritask.chain.deploy import Deployment, deploy_protocol
+from veritask.chain.protocol import ProtocolClient
+from veritask.domain.orders import (
+    ZERO_ADDRESS,
+    AppOrder,
+    DatasetOrder,
+    RequestOrder,
+    WorkerpoolOrder,
+)
+from veritask.domain.signing import sign_order
+from veritask.errors import ToolError
+from veritask.scheduler.service import Scheduler
+from veritask.scheduler.settings import SchedulerSettings
+from veritask.scheduler.store import WorkerRow
+from veritask.storage.server import RunningServer, serve_in_thread
+from veritask.storage.settings import StorageSettings
+
+__all__ = ["RLC", "Stack", "StackWorker", "demo_account"]
+
+RLC = 10**9
+ETH = 10**18
+DEMO_ACCOUNTS = ("deployer", "requester", "app developer", "dataset owner", "workerpool owner")
+
+
+def demo_account(name: str) -> LocalAccount:
+    """The demo's deterministic accounts ("deployer", "requester", "worker 0", ...)."""
+    account: LocalAccount = Account.from_key(keccak(text=f"veritask devnet {name}"))
+    return account
+
+
+@dataclass
+class StackWorker:
+    """One worker subprocess and where its key, state and log live."""
+
+    name: str
+    account: LocalAccount
+    work_dir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def log_path(self) -> Path:
+        return self.work_dir / "worker.log"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class Stack:
+    """The local marketplace. Use as a context manager or call `start()` / `stop()`.
+
+    `worker_env` gives extra `VERITASK_WORKER_*` variables per worker (by position), e.g.
+    `{"VERITASK_WORKER_FAULT": "wrong_result"}` for a worker that lies.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        work_dir: Path | None = None,
+        block_time_s: float | None = None,
+        database_url: str = "",
+        worker_env: Sequence[Mapping[str, str]] = (),
+        scheduler_settings: Mapping[str, Any] | None = None,
+        worker_deposit_nrlc: int = 100 * RLC,
+        requester_deposit_nrlc: int = 10_000 * RLC,
+        workerpool_price_nrlc: int = 1 * RLC,
+        heartbeat_s: float = 0.5,
+        lost_after_s: float = 4.0,
+        anvil_port: int | None = None,
+    ) -> None:
+        self._own_dir = work_dir is None
+        self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="veritask-stack-"))
+        self.block_time_s = block_time_s
+        self._own_database = not database_url
+        self.database_url = database_url or f"sqlite:///{self.work_dir / 'scheduler.db'}"
+        self.worker_count = workers
+        self.worker_env = [dict(env) for env in worker_env]
+        self.scheduler_overrides = dict(scheduler_settings or {})
+        self.worker_deposit_nrlc = worker_deposit_nrlc
+        self.requester_deposit_nrlc = requester_deposit_nrlc
+        self.workerpool_price_nrlc = workerpool_price_nrlc
+        self.heartbeat_s = heartbeat_s
+        self.lost_after_s = lost_after_s
+        self.anvil = Anvil(port=anvil_port, block_time_s=block_time_s, startup_timeout_s=15)
+        self.accounts: dict[str, LocalAccount] = {
+            name: demo_account(name) for name in DEMO_ACCOUNTS
+        }
+        self.workers: list[StackWorker] = []
+        self.scheduler: Scheduler | None = None
+        self._storage: RunningServer | None = None
+        self._scheduler_port = 0
+        self._w3: Web3 | None = None
+        self._protocol: ProtocolClient | None = None
+        self.workerpool = ""
+        self.workerpool_order: WorkerpoolOrder | None = None
+        self._salt = 0
+
+    @property
+    def rpc_url(self) -> str:
+        return self.anvil.url
+
+    @property
+    def w3(self) -> Web3:
+        if self._w3 is None:
+            raise ToolError("the stack is not started")
+        return self._w3
+
+    @property
+    def protocol(self) -> ProtocolClient:
+        if self._protocol is None:
+            raise ToolError("the stack is not started")
+        return self._protocol
+
+    @property
+    def deployment(self) -> Deployment:
+        return self.protocol.deployment
+
+    @property
+    def hub(self) -> str:
+        return self.deployment.hub
+
+    @property
+    def storage_url(self) -> str:
+        if self._storage is None:
+            raise ToolError("the stack is not started")
+        return self._storage.url
+
+    @property
+    def scheduler_url(self) -> str:
+        if self.scheduler is None:
+            raise ToolError("the scheduler is not running")
+        return self.scheduler.url
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        response = self.w3.provider.make_request(RPCEndpoint(method), list(params))
+        if "error" in response:
+            raise ToolError(f"{method} failed: {response['error']}")
+        return response["result"]
+
+    def fund(self, address: str, *, tokens_nrlc: int = 0, gas_wei: int = 100 * ETH) -> None:
+        self.rpc("anvil_setBalance", address, hex(gas_wei))
+        if tokens_nrlc:
+            self.protocol.transfer_tokens(self.accounts["deployer"], address, tokens_nrlc)
+
+    def start(self) -> Stack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _forget_previous_chain(self) -> None:
+        """Every start runs a new chain: state kept for an older one would not match it."""
+        if self._own_database:
+            for suffix in ("", "-wal", "-shm"):
+                (self.work_dir / f"scheduler.db{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(self.work_dir / "workers", ignore_errors=True)
+
+    def _start(self) -> None:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._forget_previous_chain()
+        self.anvil.start()
+        self._w3 = Web3(Web3.HTTPProvider(self.anvil.url, request_kwargs={"timeout": 30}))
+        deployer = self.accounts["deployer"]
+        self.rpc("anvil_setBalance", deployer.address, hex(10**24))
+        self._protocol = ProtocolClient(self._w3, deploy_protocol(self._w3, deployer))
+        for name in DEMO_ACCOUNTS[1:]:
+            self.fund(self.accounts[name].address, tokens_nrlc=self.requester_deposit_nrlc)
+        self.protocol.deposit(self.accounts["requester"], self.requester_deposit_nrlc)
+        owner = self.accounts["workerpool owner"]
+        self.protocol.deposit(owner, self.requester_deposit_nrlc)
+        self.workerpool = self.protocol.create_workerpool(owner, "veritask devnet workerpool")
+        self.workerpool_order = cast(
+            WorkerpoolOrder,
+            sign_order(
+                WorkerpoolOrder(
+                    self.workerpool, self.workerpool_price_nrlc, 1_000_000, category=0, trust=100
+                ),
+                self.protocol.domain,
+                owner.key,
+            ),
+        )
+        self._storage = serve_in_thread(StorageSettings(root=self.work_dir / "storage", port=0))
+        self.start_scheduler()
+        for _ in range(self.worker_count):
+            self.add_worker()
+        self.wait_for_workers(self.worker_count)
+
+    def start_scheduler(self) -> str:
+        """Starts the scheduler (again, on the same port and database after a stop)."""
+        settings: dict[str, Any] = {
+            "rpc_url": self.rpc_url,
+            "hub": self.hub,
+            "workerpool": self.workerpool,
+            "database_url": self.database_url,
+            "port": self._scheduler_port,
+            "chain_poll_s": 0.1,
+            "heartbeat_s": self.heartbeat_s,
+            "lost_after_s": self.lost_after_s,
+            "max_wait_s": 2.0,
+            "upload_timeout_s": 30.0,
+        }
+        settings.update(self.scheduler_overrides)
+        self.scheduler = Scheduler(
+            SchedulerSettings(**settings), account=self.accounts["workerpool owner"]
+        )
+        url = self.scheduler.start()
+        self._scheduler_port = int(url.rsplit(":", 1)[1])
+        return url
+
+    def stop_scheduler(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
+
+    def restart_scheduler(self) -> str:
+        self.stop_scheduler()
+        return self.start_scheduler()
+
+    def add_worker(self, env: Mapping[str, str] | None = None) -> StackWorker:
+        """A new funded worker (with a deposit for its stakes), started."""
+        position = len(self.workers)
+        account = demo_account(f"worker {position}")
+        self.fund(account.address, tokens_nrlc=self.worker_deposit_nrlc)
+        if self.worker_deposit_nrlc:
+            self.protocol.deposit(account, self.worker_deposit_nrlc)
+        work_dir = self.work_dir / "workers" / f"worker-{position}"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        key_file = work_dir / "key"
+        key_file.write_text("0x" + bytes(account.key).hex())
+        key_file.chmod(0o600)
+        extra = dict(env or {})
+        if env is None and position < len(self.worker_env):
+            extra = self.worker_env[position]
+        worker_env = {
+            "VERITASK_WORKER_SCHEDULER_URL": self.scheduler_url,
+            "VERITASK_WORKER_RPC_URL": self.rpc_url,
+            "VERITASK_WORKER_STORAGE_URL": self.storage_url,
+            "VERITASK_WORKER_KEY_FILE": str(key_file),
+            "VERITASK_WORKER_WORK_DIR": str(work_dir),
+            "VERITASK_WORKER_NAME": f"worker-{position}",
+            "VERITASK_WORKER_HEARTBEAT_S": str(self.heartbeat_s),
+            "VERITASK_WORKER_ASK_WAIT_S": "2",
+            **extra,
+        }
+        worker = StackWorker(f"worker-{position}", account, work_dir, worker_env)
+        self.workers.append(worker)
+        self.start_worker(worker)
+        return worker
+
+    def start_worker(self, worker: StackWorker) -> None:
+        if worker.running:
+            return
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VERITASK_WORKER_")}
+        env.update(worker.env)
+        worker.log = worker.log_path.open("ab")
+        worker.process = subprocess.Popen(
+            [sys.executable, "-m", "veritask.worker"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=worker.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill_worker(self, worker: StackWorker) -> None:
+        """SIGKILL, as a machine that dies (no goodbye to the scheduler)."""
+        self._end(worker, signal.SIGKILL)
+
+    def _end(self, worker: StackWorker, sig: signal.Signals) -> None:
+        process, worker.process = worker.process, None
+        if process is not None and process.poll() is None:
+            # The worker leads its own process group: its app runs go with it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        if worker.log is not None:
+            worker.log.close()
+            worker.log = None
+
+    def wait_for_workers(self, count: int, timeout_s: float = 60.0) -> None:
+        """Until `count` workers are registered and alive."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.alive_workers() >= count:
+                return
+            for worker in self.workers:
+                if worker.process is not None and worker.process.poll() is not None:
+                    raise ToolError(
+                        f"{worker.name} exited ({worker.process.returncode}): "
+                        + worker.log_path.read_text()[-2_000:]
+                    )
+            time.sleep(0.1)
+        raise ToolError(f"{count} workers did not register within {timeout_s:g} s")
+
+    def alive_workers(self) -> int:
+        if self.scheduler is None:
+            return 0
+        with self.scheduler.sessions() as session:
+            return int(
+                session.execute(
+                    select(func.count()).select_from(WorkerRow).where(WorkerRow.lost.is_(False))
+                ).scalar_one()
+            )
+
+    def advance_time(self, seconds: int) -> None:
+        """Moves chain time forward and mines a block (deadlines on a devnet)."""
+        self.rpc("evm_increaseTime", seconds)
+        self.rpc("evm_mine")
+
+    def register_app(
+        self, name: str, multiaddr: str, checksum: bytes, app_type: str = "DOCKER"
+    ) -> str:
+        return self.protocol.create_app(
+            self.accounts["app developer"], name, app_type, multiaddr.encode(), checksum
+        )
+
+    def register_dataset(self, name: str, multiaddr: str, checksum: bytes) -> str:
+        return self.protocol.create_dataset(
+            self.accounts["dataset owner"], name, multiaddr.encode(), checksum
+        )
+
+    def request(
+        self,
+        app: str,
+        *,
+        params: str = "",
+        volume: int = 1,
+        trust: int = 1,
+        category: int = 0,
+        dataset: str = ZERO_ADDRESS,
+        callback: str = ZERO_ADDRESS,
+        app_price_nrlc: int = 0,
+        dataset_price_nrlc: int = 0,
+    ) -> bytes:
+        """Matches free app/dataset orders, the pool's order and a request: the deal id."""
+        assert self.workerpool_order is not None
+        self._salt += 1
+        salt = keccak(text=f"stack request {self._salt} {time.time()}")
+        domain = self.protocol.domain
+        requester = self.accounts["requester"]
+        app_order = sign_order(
+            AppOrder(app, app_price_nrlc, volume, salt=salt),
+            domain,
+            self.accounts["app developer"].key,
+        )
+        dataset_order = DatasetOrder()
+        if int(dataset, 16):
+            dataset_order = cast(
+                DatasetOrder,
+                sign_order(
+                    DatasetOrder(dataset, dataset_price_nrlc, volume, salt=salt),
+                    domain,
+                    self.accounts["dataset owner"].key,
+                ),
+            )
+        request = sign_order(
+            RequestOrder(
+                app=app,
+                appmaxprice=app_price_nrlc,
+                dataset=dataset,
+                datasetmaxprice=dataset_price_nrlc,
+                workerpool=self.workerpool,
+                workerpoolmaxprice=self.workerpool_price_nrlc,
+                requester=requester.address,
+                volume=volume,
+                category=category,
+                trust=trust,
+                beneficiary=requester.address,
+                callback=callback,
+                params=params,
+                salt=salt,
+            ),
+            domain,
+            requester.key,
+        )
+        result = self.protocol.match_orders(
+            requester,
+            cast(AppOrder, app_order),
+            dataset_order,
+            self.workerpool_order,
+            cast(RequestOrder, request),
+        )
+        return result.deal_id
+
+    def stop(self) -> None:
+        """Stops workers, scheduler, storage and anvil; removes a work dir it created."""
+        for worker in self.workers:
+            self._end(worker, signal.SIGTERM)
+        self.stop_scheduler()
+        if self._storage is not None:
+            self._storage.stop()
+            self._storage = None
+        self.anvil.stop()
+        if self._own_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,109 @@
+"""The scheduler's HTTP API (FastAPI): worker login, registration, heartbeat, work and
+reports; a task's logs for its requester; `/health` and `/metrics`. Errors map from one
+table (`Refused` → status + `{code, message}`) and never carry tracebacks."""
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from veritask import __version__
+from veritask.sdk.scheduler_api import (
+    ADDRESS_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Assignment,
+    ChallengeRequest,
+    ChallengeResponse,
+    HeartbeatResponse,
+    LoginRequest,
+    LoginResponse,
+    Registration,
+    RegistrationResponse,
+    StatusAck,
+    StatusReport,
+    TaskLogs,
+)
+
+from .desk import Refused
+
+if TYPE_CHECKING:
+    from .service import Scheduler
+
+__all__ = ["create_app"]
+
+
+def create_app(scheduler: "Scheduler") -> FastAPI:
+    app = FastAPI(title="Veritask scheduler", version=__version__)
+    desk = scheduler.desk
+    settings = scheduler.settings
+
+    @app.exception_handler(Refused)
+    async def _refused(_request: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
+
+    def worker(authorization: Annotated[str, Header()] = "") -> str:
+        if not authorization.startswith("Bearer "):
+            raise Refused(401, "bad_token", "send Authorization: Bearer <token> (log in first)")
+        return desk.authenticate(authorization.removeprefix("Bearer ").strip())
+
+    Worker = Annotated[str, Depends(worker)]
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return scheduler.health()
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(scheduler.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/v1/workers/challenge")
+    def challenge(body: ChallengeRequest) -> ChallengeResponse:
+        return ChallengeResponse(challenge=desk.challenge(body.address), expires_in_s=60.0)
+
+    @app.post("/v1/workers/login")
+    def login(body: LoginRequest) -> LoginResponse:
+        token = desk.login(body.address, body.challenge, body.signature)
+        return LoginResponse(token=token, expires_in_s=settings.token_ttl_s)
+
+    @app.post("/v1/workers/register")
+    def register(body: Registration, address: Worker) -> RegistrationResponse:
+        desk.register(address, body)
+        return RegistrationResponse(
+            workerpool=scheduler.workerpool,
+            workerpool_owner=scheduler.account.address,
+            hub=scheduler.protocol.deployment.hub,
+            chain_id=scheduler.protocol.deployment.chain_id,
+            heartbeat_s=settings.heartbeat_s,
+            lost_after_s=settings.lost_after_s,
+        )
+
+    @app.post("/v1/workers/heartbeat")
+    def heartbeat(address: Worker) -> HeartbeatResponse:
+        desk.heartbeat(address)
+        return HeartbeatResponse()
+
+    @app.get("/v1/work", response_model=None)
+    def work(address: Worker, wait_s: Annotated[float, Query(ge=0)] = 0.0) -> Any:
+        assignment: Assignment | None = desk.next_work(address, wait_s)
+        if assignment is None:
+            return Response(status_code=204)
+        return assignment
+
+    @app.post("/v1/tasks/{task_id}/status")
+    def status(task_id: str, body: StatusReport, address: Worker) -> StatusAck:
+        desk.report(address, task_id, body)
+        scheduler.metrics.reports.labels(body.status.value).inc()
+        return StatusAck()
+
+    @app.get("/v1/tasks/{task_id}/logs")
+    def logs(
+        task_id: str,
+        address: Annotated[str, Header(alias=ADDRESS_HEADER)],
+        timestamp: Annotated[int, Header(alias=TIMESTAMP_HEADER)],
+        signature: Annotated[str, Header(alias=SIGNATURE_HEADER)],
+    ) -> TaskLogs:
+        return desk.task_logs(task_id, address, timestamp, signature)
+
+    return app

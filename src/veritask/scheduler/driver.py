@@ -1,0 +1,254 @@
+"""The scheduler's own transactions and timers: marks silent workers lost, picks uploaders,
+finalizes tasks whose result is uploaded, reopens tasks whose winners did not reveal,
+gives up tasks past their contribution deadline and claims refunds after the final one.
+
+Decisions are taken under the state lock and marked as sent; transactions go out after the
+lock is released, so workers are never blocked by the chain. A refused or failed
+transaction is retried after `retry_s`; the events it causes settle the state, so a
+restart can at worst resend a transaction the hub then refuses ("task not revealing").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
+
+from veritask.chain.protocol import ProtocolClient
+from veritask.chain.transactions import send
+from veritask.errors import ChainError
+
+from . import transitions
+from .store import ContributionRow, DealRow, TaskRow, TaskState
+
+__all__ = ["Driver", "Intent"]
+
+log = logging.getLogger("veritask.scheduler.driver")
+MAX_CLAIM = 128
+
+
+@dataclass
+class Intent:
+    kind: str  # finalize | reopen | claim
+    deal_id: str
+    indices: list[int]
+    contributors: list[str] = field(default_factory=list)
+    task_ids: list[str] = field(default_factory=list)
+    digest: str = ""
+    results: str = ""
+    callback_data: str = ""
+
+
+def _sorted_addresses(addresses: list[str]) -> list[str]:
+    """Checksummed and sorted by value, as the hub wants contributor lists."""
+    return sorted((Web3.to_checksum_address(a) for a in addresses), key=lambda a: int(a, 16))
+
+
+class Driver:
+    def __init__(
+        self,
+        protocol: ProtocolClient,
+        account: LocalAccount,
+        sessions: sessionmaker[Session],
+        lock: threading.Condition,
+        *,
+        lost_after_s: float,
+        upload_timeout_s: float,
+        claim_failed_tasks: bool = True,
+        retry_s: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        on_transaction: Callable[[str, bool], None] | None = None,
+    ) -> None:
+        self.protocol = protocol
+        self.account = account
+        self._sessions = sessions
+        self._lock = lock
+        self._lost_after_s = lost_after_s
+        self._upload_timeout_s = upload_timeout_s
+        self._claim = claim_failed_tasks
+        self._retry_s = retry_s
+        self._clock = clock
+        self._on_transaction = on_transaction
+        self.chain_now = 0
+
+    def read_chain_time(self) -> int:
+        block = self.protocol.w3.eth.get_block("latest")
+        self.chain_now = int(block["timestamp"])
+        return self.chain_now
+
+    def run_once(self) -> int:
+        """One pass; returns the number of transactions sent."""
+        chain_now = self.read_chain_time()
+        now = self._clock()
+        with self._lock, self._sessions.begin() as session:
+            changed = bool(transitions.mark_lost_workers(session, now - self._lost_after_s, now))
+            intents = self._revealing(session, chain_now, now)
+            changed |= self._expire(session, chain_now, now)
+            if self._claim:
+                intents += self._claims(session, chain_now, now)
+            if changed or intents:
+                self._lock.notify_all()
+        sent = 0
+        for intent in intents:
+            sent += self._send(intent)
+        return sent
+
+    def _recent(self, sent_at: float, now: float) -> bool:
+        return sent_at > 0 and now - sent_at < self._retry_s
+
+    def _revealing(self, session: Session, chain_now: int, now: float) -> list[Intent]:
+        intents: list[Intent] = []
+        rows = session.execute(
+            select(TaskRow, DealRow)
+            .join(DealRow, DealRow.deal_id == TaskRow.deal_id)
+            .where(TaskRow.state == TaskState.REVEALING)
+        ).all()
+        for task, deal in rows:
+            contributions = list(
+                session.execute(
+                    select(ContributionRow).where(ContributionRow.task_id == task.task_id)
+                ).scalars()
+            )
+            winners = [
+                c for c in contributions if c.result_hash == task.consensus_hash and not c.rejected
+            ]
+            revealed = [c for c in winners if c.revealed]
+            upload_late = now - task.upload_asked_at > self._upload_timeout_s
+            if revealed and not task.results and (not task.uploader or upload_late):
+                transitions.choose_uploader(session, task, now)
+            window_over = chain_now > task.reveal_deadline
+            if (
+                task.results
+                and task.digest
+                and (len(revealed) == len(winners) or (window_over and revealed))
+                and not self._recent(task.finalize_sent_at, now)
+                and chain_now < deal.final_deadline
+            ):
+                task.finalize_sent_at = now
+                intents.append(
+                    Intent(
+                        "finalize",
+                        deal.deal_id,
+                        [task.index],
+                        _sorted_addresses([c.worker for c in contributions]),
+                        [task.task_id],
+                        task.digest,
+                        task.results,
+                        task.callback_data,
+                    )
+                )
+            elif (
+                window_over
+                and not revealed
+                and chain_now < deal.final_deadline
+                and not self._recent(task.reopen_sent_at, now)
+            ):
+                task.reopen_sent_at = now
+                intents.append(
+                    Intent(
+                        "reopen",
+                        deal.deal_id,
+                        [task.index],
+                        _sorted_addresses([c.worker for c in contributions]),
+                        [task.task_id],
+                    )
+                )
+        return intents
+
+    def _expire(self, session: Session, chain_now: int, now: float) -> bool:
+        """Open tasks past their contribution deadline can no longer complete."""
+        rows = session.execute(
+            select(TaskRow)
+            .join(DealRow, DealRow.deal_id == TaskRow.deal_id)
+            .where(
+                TaskRow.state.in_(TaskState.OPEN),
+                DealRow.start_time + 7 * DealRow.time_ref <= chain_now,
+            )
+        ).scalars()
+        changed = False
+        for task in rows:
+            transitions.fail_task(session, task, "contribution deadline passed", now)
+            changed = True
+        return changed
+
+    def _claims(self, session: Session, chain_now: int, now: float) -> list[Intent]:
+        rows = session.execute(
+            select(TaskRow, DealRow)
+            .join(DealRow, DealRow.deal_id == TaskRow.deal_id)
+            .where(
+                TaskRow.state.not_in(TaskState.FINAL),
+                DealRow.start_time + 10 * DealRow.time_ref <= chain_now,
+            )
+            .order_by(TaskRow.id)
+        ).all()
+        by_deal: dict[str, list[TaskRow]] = defaultdict(list)
+        for task, deal in rows:
+            if not self._recent(task.claim_sent_at, now):
+                by_deal[deal.deal_id].append(task)
+        intents: list[Intent] = []
+        for deal_id, tasks in by_deal.items():
+            for start in range(0, len(tasks), MAX_CLAIM):
+                chunk = tasks[start : start + MAX_CLAIM]
+                contributors: list[str] = []
+                for task in chunk:
+                    task.claim_sent_at = now
+                    if task.state != TaskState.FAILED:
+                        task.state = TaskState.FAILED
+                        task.failure = task.failure or "not completed before the final deadline"
+                    workers = session.execute(
+                        select(ContributionRow.worker).where(
+                            ContributionRow.task_id == task.task_id
+                        )
+                    ).scalars()
+                    contributors += _sorted_addresses(list(workers))
+                intents.append(
+                    Intent(
+                        "claim",
+                        deal_id,
+                        [task.index for task in chunk],
+                        contributors,
+                        [task.task_id for task in chunk],
+                    )
+                )
+        return intents
+
+    def _send(self, intent: Intent) -> int:
+        deal_id = bytes.fromhex(intent.deal_id[2:])
+        try:
+            if intent.kind == "finalize":
+                self.protocol.finalize(
+                    self.account,
+                    deal_id,
+                    intent.indices[0],
+                    bytes.fromhex(intent.digest[2:]),
+                    intent.results.encode(),
+                    intent.contributors,
+                    results_callback=bytes.fromhex(intent.callback_data.removeprefix("0x")),
+                )
+            elif intent.kind == "reopen":
+                send(
+                    self.protocol.w3,
+                    self.account,
+                    self.protocol.hub.functions.reopen(
+                        deal_id, intent.indices[0], intent.contributors
+                    ),
+                )
+            else:
+                self.protocol.claim(self.account, deal_id, intent.indices, intent.contributors)
+        except ChainError as exc:
+            log.warning("%s of %s refused: %s", intent.kind, intent.task_ids, exc)
+            if self._on_transaction:
+                self._on_transaction(intent.kind, False)
+            return 0
+        log.info("%s sent for %s", intent.kind, intent.task_ids)
+        if self._on_transaction:
+            self._on_transaction(intent.kind, True)
+        return 1

@@ -1,0 +1,228 @@
+"""`Scheduler`: the composition of one scheduler (database, chain follower, driver, HTTP
+API) and its two loops, each with a `run_once()` for deterministic tests: the chain loop
+(follow events, then drive transactions and timers) and the HTTP server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy import func, select
+from web3 import Web3
+
+from veritask.chain.node import connect, read_deployment
+from veritask.chain.protocol import ProtocolClient
+from veritask.errors import InvalidInput, VeritaskError
+
+from .api import create_app
+from .chain_sync import ChainSync
+from .desk import WorkerDesk
+from .driver import Driver
+from .settings import SchedulerSettings
+from .store import TaskRow, WorkerRow, make_engine, make_sessions, migrate
+
+__all__ = ["Metrics", "Scheduler", "load_account"]
+
+log = logging.getLogger("veritask.scheduler")
+
+
+def load_account(key_file: Path, password: str = "") -> LocalAccount:
+    """A key from a file: a 0x hex private key, or a V3 keystore unlocked by `password`."""
+    try:
+        text = key_file.read_text().strip()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read key file {key_file}: {exc.strerror or exc}") from exc
+    try:
+        key: bytes = (
+            bytes(Account.decrypt(json.loads(text), password))
+            if text.startswith("{")
+            else bytes.fromhex(text.removeprefix("0x"))
+        )
+        account: LocalAccount = Account.from_key(key)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{key_file} holds neither a hex private key nor a keystore this password opens"
+        ) from exc
+    return account
+
+
+class Metrics:
+    """Prometheus metrics of one scheduler, in its own registry."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.registry = CollectorRegistry()
+        self.assignments = Counter(
+            "veritask_scheduler_assignments", "replicates assigned", registry=self.registry
+        )
+        self.reports = Counter(
+            "veritask_scheduler_reports", "worker reports", ["status"], registry=self.registry
+        )
+        self.transactions = Counter(
+            "veritask_scheduler_transactions",
+            "transactions sent",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        tasks = Gauge(
+            "veritask_scheduler_tasks", "tasks by state", ["state"], registry=self.registry
+        )
+        workers = Gauge("veritask_scheduler_workers", "workers alive", registry=self.registry)
+        self.head = Gauge("veritask_scheduler_block", "last block followed", registry=self.registry)
+
+        def counts() -> None:
+            with scheduler.sessions() as session:
+                rows = session.execute(
+                    select(TaskRow.state, func.count()).group_by(TaskRow.state)
+                ).all()
+                alive = session.execute(
+                    select(func.count()).select_from(WorkerRow).where(WorkerRow.lost.is_(False))
+                ).scalar_one()
+            for state, count in rows:
+                tasks.labels(state).set(count)
+            workers.set(alive)
+
+        self.refresh = counts
+
+
+class Scheduler:
+    """One scheduler. `start()` serves HTTP and runs the chain loop in threads;
+    tests may instead call `run_once()` and use `app` with an HTTP test client."""
+
+    def __init__(
+        self,
+        settings: SchedulerSettings,
+        *,
+        account: LocalAccount | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        if account is None:
+            if settings.key_file is None:
+                raise InvalidInput("scheduler: set key_file (VERITASK_SCHEDULER_KEY_FILE)")
+            account = load_account(settings.key_file, settings.keystore_password)
+        self.account = account
+        if not settings.hub or not settings.workerpool:
+            raise InvalidInput("scheduler: set hub and workerpool (VERITASK_SCHEDULER_HUB, ...)")
+        w3 = connect(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
+        self.protocol = ProtocolClient(w3, read_deployment(w3, settings.hub))
+        self.workerpool = Web3.to_checksum_address(settings.workerpool)
+        owner = str(self.protocol.workerpools.functions.asset_owner(self.workerpool).call())
+        if owner.lower() != account.address.lower():
+            raise InvalidInput(
+                f"workerpool {self.workerpool} is owned by {owner}, not by the scheduler's key "
+                f"{account.address}: run the scheduler with the owner's key"
+            )
+        self.engine = make_engine(settings.resolved_database_url())
+        migrate(self.engine)
+        self.sessions = make_sessions(self.engine)
+        self.lock = threading.Condition(threading.RLock())
+        self.metrics = Metrics(self)
+        self.sync = ChainSync(
+            self.protocol,
+            self.workerpool,
+            self.sessions,
+            self.lock,
+            from_block=settings.from_block,
+            confirmations=settings.confirmations,
+            max_blocks=settings.max_blocks_per_batch,
+            clock=clock,
+        )
+        self.driver = Driver(
+            self.protocol,
+            account,
+            self.sessions,
+            self.lock,
+            lost_after_s=settings.lost_after_s,
+            upload_timeout_s=settings.upload_timeout_s,
+            claim_failed_tasks=settings.claim_failed_tasks,
+            clock=clock,
+            on_transaction=lambda kind, ok: self.metrics.transactions.labels(
+                kind, "sent" if ok else "refused"
+            ).inc(),
+        )
+        self.desk = WorkerDesk(
+            account,
+            self.sessions,
+            self.lock,
+            token_ttl_s=settings.token_ttl_s,
+            max_wait_s=settings.max_wait_s,
+            app_failures_to_fail=settings.app_failures_to_fail,
+            worker_failures_to_fail=settings.worker_failures_to_fail,
+            logs_clock_skew_s=settings.logs_clock_skew_s,
+            chain_now=lambda: self.driver.chain_now or int(clock()),
+            clock=clock,
+            on_assignment=self.metrics.assignments.inc,
+        )
+        self.app: FastAPI = create_app(self)
+        self.last_error = ""
+        self._stop = threading.Event()
+        self._loop: threading.Thread | None = None
+        self._server: Any = None
+        self.url = ""
+
+    def run_once(self) -> None:
+        """Follows the chain until the head, then runs the driver once."""
+        while self.sync.run_once():
+            pass
+        self.driver.run_once()
+        self.metrics.head.set(self.sync.head_block)
+
+    def health(self) -> dict[str, Any]:
+        self.metrics.refresh()
+        return {
+            "status": "degraded" if self.last_error else "ok",
+            "workerpool": self.workerpool,
+            "block": self.sync.head_block,
+            "error": self.last_error,
+        }
+
+    def _loop_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+                self.last_error = ""
+            except VeritaskError as exc:
+                self.last_error = str(exc)
+                log.warning("chain loop: %s", exc)
+            except Exception as exc:  # the loop must survive a bug in one pass, loudly
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("chain loop failed")
+            self._stop.wait(self.settings.chain_poll_s)
+
+    def start(self) -> str:
+        """Serves the API and runs the chain loop in background threads; returns the URL."""
+        from .serving import serve_app_in_thread
+
+        self._stop.clear()
+        self.desk.closing = False
+        self._loop = threading.Thread(
+            target=self._loop_forever, name="scheduler-chain", daemon=True
+        )
+        self._loop.start()
+        self._server = serve_app_in_thread(
+            self.app, host=self.settings.host, port=self.settings.port
+        )
+        self.url = str(self._server.url)
+        return self.url
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.desk.closing = True
+        with self.lock:
+            self.lock.notify_all()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._loop is not None:
+            self._loop.join(30)
+            self._loop = None
+        self.engine.dispose()

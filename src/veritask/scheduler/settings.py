@@ -1,0 +1,55 @@
+"""`SchedulerSettings`: typed settings from arguments or `VERITASK_SCHEDULER_*` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["SchedulerSettings", "default_data_dir"]
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".veritask" / "scheduler"
+
+
+class SchedulerSettings(BaseSettings):
+    """Everything a scheduler needs; durations in seconds."""
+
+    model_config = SettingsConfigDict(env_prefix="VERITASK_SCHEDULER_", frozen=True)
+
+    rpc_url: str = "http://127.0.0.1:8545"
+    hub: str = Field(default="", description="the hub's address")
+    workerpool: str = Field(default="", description="the workerpool this scheduler runs")
+    # The workerpool owner's key: a file holding a 0x hex private key, or a V3 keystore
+    # whose password is in VERITASK_SCHEDULER_KEYSTORE_PASSWORD.
+    key_file: Path | None = None
+    keystore_password: str = ""
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty: SQLite in data_dir")
+    data_dir: Path = Field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
+    from_block: int = Field(default=0, ge=0, description="first block to follow on a new DB")
+    confirmations: int = Field(default=0, ge=0)
+    max_blocks_per_batch: int = Field(default=2_000, ge=1)
+    chain_poll_s: float = Field(default=1.0, gt=0)
+    rpc_timeout_s: float = Field(default=10.0, gt=0)
+    heartbeat_s: float = Field(default=10.0, gt=0, description="what workers are told to use")
+    lost_after_s: float = Field(default=60.0, gt=0, description="silence that makes a worker lost")
+    token_ttl_s: float = Field(default=3_600.0, gt=0)
+    max_wait_s: float = Field(default=30.0, ge=0, description="longest ask-for-work long poll")
+    upload_timeout_s: float = Field(default=120.0, gt=0)
+    # App failures (exit code, timeout, limits) after which a task is given up: the app is
+    # at fault, so another worker would fail the same way.
+    app_failures_to_fail: int = Field(default=1, ge=1)
+    # Worker-side failures (fetch, sandbox, chain) after which a task is given up.
+    worker_failures_to_fail: int = Field(default=3, ge=1)
+    claim_failed_tasks: bool = Field(default=True, description="claim refunds after deadlines")
+    logs_clock_skew_s: int = Field(default=300, ge=0)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'scheduler.db'}"

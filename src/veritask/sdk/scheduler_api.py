@@ -1,0 +1,386 @@
+"""The worker ↔ scheduler HTTP API: its wire models and a typed client (`SchedulerClient`).
+
+The scheduler and the worker both import this module and never each other. The models are
+the whole contract between them (docs/scheduler.md draws the sequence); the client also
+serves requesters, who read a task's debug information and app logs with a signed request
+(`task_logs`).
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from pydantic import BaseModel, ConfigDict, Field
+
+from veritask.errors import VeritaskError
+
+__all__ = [
+    "ADDRESS_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "AppSpec",
+    "Assignment",
+    "ChallengeRequest",
+    "ChallengeResponse",
+    "DatasetSpec",
+    "HeartbeatResponse",
+    "LoginRequest",
+    "LoginResponse",
+    "Registration",
+    "RegistrationResponse",
+    "ReplicateLog",
+    "ReplicateStatus",
+    "SchedulerApiError",
+    "SchedulerClient",
+    "StatusAck",
+    "StatusReport",
+    "TaskLogs",
+    "WorkKind",
+    "login_message",
+    "task_logs_message",
+]
+
+ADDRESS_HEADER = "X-Veritask-Address"
+TIMESTAMP_HEADER = "X-Veritask-Timestamp"
+SIGNATURE_HEADER = "X-Veritask-Signature"
+
+
+class SchedulerApiError(VeritaskError):
+    """The scheduler refused a request or did not answer. `status` is the HTTP status (0
+    when nothing answered) and `code` the scheduler's machine-readable error code."""
+
+    def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def login_message(address: str, challenge: str) -> str:
+    """What a worker signs (EIP-191 personal message) to log in."""
+    return f"Veritask scheduler login\naddress: {address.lower()}\nchallenge: {challenge}"
+
+
+def task_logs_message(task_id: str, timestamp: int) -> str:
+    """What a requester signs (EIP-191 personal message) to read a task's logs; the
+    scheduler accepts a timestamp within a few minutes of its clock."""
+    return f"Veritask task logs\ntask: {task_id.lower()}\ntimestamp: {timestamp}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChallengeRequest(_Model):
+    address: str
+
+
+class ChallengeResponse(_Model):
+    challenge: str
+    expires_in_s: float
+
+
+class LoginRequest(_Model):
+    address: str
+    challenge: str
+    signature: str  # 0x hex of the 65-byte EIP-191 signature of `login_message`
+
+
+class LoginResponse(_Model):
+    token: str
+    expires_in_s: float
+
+
+class Registration(_Model):
+    """What a worker offers."""
+
+    name: str = Field(max_length=64)
+    cpus: int = Field(ge=1)
+    memory_bytes: int = Field(ge=0)
+    runtimes: tuple[str, ...] = ()  # "oci", "wasm"
+    tee: bool = False
+    max_tasks: int = Field(default=1, ge=1, le=64)
+
+
+class RegistrationResponse(_Model):
+    """The pool's public configuration, which a worker needs to act on chain."""
+
+    workerpool: str
+    workerpool_owner: str
+    hub: str
+    chain_id: int
+    heartbeat_s: float
+    lost_after_s: float
+
+
+class HeartbeatResponse(_Model):
+    ok: bool = True
+
+
+class WorkKind(StrEnum):
+    """What the scheduler asks a worker to do next."""
+
+    COMPUTE = "compute"  # run the app, then contribute (or contribute_and_finalize)
+    REVEAL = "reveal"  # reveal the contributed digest
+    UPLOAD = "upload"  # upload the result archive and report its pointer
+    ABORT = "abort"  # drop the task (deadline passed, task failed or completed)
+
+
+class AppSpec(_Model):
+    address: str
+    kind: Literal["oci", "wasm"]
+    multiaddr: str
+    checksum: str  # 0x hex of 32 bytes
+
+
+class DatasetSpec(_Model):
+    address: str
+    multiaddr: str
+    checksum: str  # 0x hex of 32 bytes: sha256 of the dataset file
+
+
+class Assignment(_Model):
+    """One piece of work for one worker (`kind`), with everything needed to do it."""
+
+    kind: WorkKind
+    task_id: str
+    deal_id: str
+    index: int
+    one_call: bool = False  # trust 1: contribute_and_finalize after uploading
+    authorization: str = ""  # 0x hex: the pool owner's EIP-191 signature
+    enclave: str = "0x0000000000000000000000000000000000000000"
+    app: AppSpec | None = None
+    dataset: DatasetSpec | None = None
+    params: str = ""
+    bot_first: int = 0
+    bot_size: int = 1
+    callback: str = "0x0000000000000000000000000000000000000000"
+    time_limit_s: float = 300.0  # the category's reference time C
+    contribution_deadline: int = 0  # unix seconds (chain time)
+    reason: str = ""  # why, for ABORT
+
+
+class ReplicateStatus(StrEnum):
+    """What a worker reports about its replicate of a task."""
+
+    STARTED = "started"
+    APP_FETCHED = "app_fetched"
+    DATA_FETCHED = "data_fetched"
+    COMPUTED = "computed"
+    CONTRIBUTED = "contributed"
+    REVEALED = "revealed"
+    UPLOADED = "uploaded"
+    COMPLETED = "completed"  # contribute_and_finalize done
+    # Failures. APP_* are the app's own fault: the same app fails on every worker.
+    APP_FAILED = "app_failed"
+    APP_TIMEOUT = "app_timeout"
+    APP_OUT_OF_MEMORY = "app_out_of_memory"
+    APP_OUTPUT_LIMIT = "app_output_limit"
+    APP_RESULT_INVALID = "app_result_invalid"
+    # The worker's (or the environment's) fault: someone else may succeed.
+    FETCH_FAILED = "fetch_failed"
+    SANDBOX_ERROR = "sandbox_error"
+    CHAIN_FAILED = "chain_failed"
+    UPLOAD_FAILED = "upload_failed"
+    ABORTED = "aborted"
+
+    @property
+    def app_fault(self) -> bool:
+        return self.value.startswith("app_")
+
+    @property
+    def failure(self) -> bool:
+        return self in _FAILURES
+
+
+_FAILURES = frozenset(
+    {
+        ReplicateStatus.APP_FAILED,
+        ReplicateStatus.APP_TIMEOUT,
+        ReplicateStatus.APP_OUT_OF_MEMORY,
+        ReplicateStatus.APP_OUTPUT_LIMIT,
+        ReplicateStatus.APP_RESULT_INVALID,
+        ReplicateStatus.FETCH_FAILED,
+        ReplicateStatus.SANDBOX_ERROR,
+        ReplicateStatus.CHAIN_FAILED,
+        ReplicateStatus.UPLOAD_FAILED,
+        ReplicateStatus.ABORTED,
+    }
+)
+
+
+class StatusReport(_Model):
+    status: ReplicateStatus
+    exit_code: int | None = None
+    stdout: str = Field(default="", max_length=65_536)
+    stderr: str = Field(default="", max_length=65_536)
+    detail: str = Field(default="", max_length=4_096)
+    duration_s: float | None = None
+    results: str = ""  # the result pointer (compact JSON), with UPLOADED
+    callback_data: str = ""  # 0x hex, with UPLOADED on a callback deal
+    tx_hash: str = ""
+
+
+class StatusAck(_Model):
+    accepted: bool = True
+
+
+class ReplicateLog(_Model):
+    worker: str
+    status: str
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    detail: str
+    updated_at: float  # unix seconds
+
+
+class TaskLogs(_Model):
+    """A task's debug information for its requester."""
+
+    task_id: str
+    deal_id: str
+    index: int
+    status: str  # the scheduler's view: pending, running, revealing, completed, failed
+    failure: str = ""
+    results: str = ""
+    replicates: tuple[ReplicateLog, ...] = ()
+
+
+class SchedulerClient:
+    """A typed httpx client of one scheduler. Worker calls need `login` first; 401 answers
+    raise `SchedulerApiError(status=401)` so that the caller logs in again."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+        self.token = ""
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SchedulerClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+    ) -> httpx.Response:
+        all_headers = dict(headers or {})
+        if self.token:
+            all_headers.setdefault("Authorization", f"Bearer {self.token}")
+        try:
+            response = self._http.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=all_headers,
+                timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except httpx.HTTPError as exc:
+            raise SchedulerApiError(
+                f"scheduler {self.base_url} did not answer {method} {path}: {exc}"
+            ) from exc
+        if response.status_code >= 400:
+            code, message = "", response.text[:300]
+            try:
+                body = response.json()
+                code, message = str(body.get("code", "")), str(body.get("message", message))
+            except ValueError:
+                pass
+            raise SchedulerApiError(
+                f"scheduler refused {method} {path} ({response.status_code}): {message}",
+                status=response.status_code,
+                code=code,
+            )
+        return response
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", "/health").json()
+        return result
+
+    def login(self, account: LocalAccount) -> LoginResponse:
+        """Challenge, signature, token: the token is kept for the next calls."""
+        challenge = ChallengeResponse.model_validate(
+            self._request("POST", "/v1/workers/challenge", json={"address": account.address}).json()
+        )
+        message = encode_defunct(text=login_message(account.address, challenge.challenge))
+        signature = "0x" + bytes(account.sign_message(message).signature).hex()
+        request = LoginRequest(
+            address=account.address, challenge=challenge.challenge, signature=signature
+        )
+        self.token = ""
+        login = LoginResponse.model_validate(
+            self._request("POST", "/v1/workers/login", json=request.model_dump()).json()
+        )
+        self.token = login.token
+        return login
+
+    def register(self, registration: Registration) -> RegistrationResponse:
+        body = registration.model_dump(mode="json")
+        response = self._request("POST", "/v1/workers/register", json=body)
+        return RegistrationResponse.model_validate(response.json())
+
+    def heartbeat(self) -> HeartbeatResponse:
+        response = self._request("POST", "/v1/workers/heartbeat")
+        return HeartbeatResponse.model_validate(response.json())
+
+    def ask_for_work(self, *, wait_s: float = 0.0) -> Assignment | None:
+        """The next piece of work, waiting up to `wait_s` for one (long poll); None if none."""
+        response = self._request(
+            "GET",
+            "/v1/work",
+            params={"wait_s": wait_s},
+            timeout_s=wait_s + 10.0,
+        )
+        if response.status_code == 204:
+            return None
+        return Assignment.model_validate(response.json())
+
+    def report(self, task_id: str, report: StatusReport) -> StatusAck:
+        response = self._request(
+            "POST", f"/v1/tasks/{task_id}/status", json=report.model_dump(mode="json")
+        )
+        return StatusAck.model_validate(response.json())
+
+    def task_logs(
+        self, task_id: str, signer: LocalAccount, *, timestamp: int | None = None
+    ) -> TaskLogs:
+        """A task's status and app logs, for its requester (signed request)."""
+        stamp = int(time.time()) if timestamp is None else timestamp
+        message = encode_defunct(text=task_logs_message(task_id, stamp))
+        signature = bytes(Account.sign_message(message, signer.key).signature)
+        headers = {
+            ADDRESS_HEADER: signer.address,
+            TIMESTAMP_HEADER: str(stamp),
+            SIGNATURE_HEADER: "0x" + signature.hex(),
+        }
+        response = self._request("GET", f"/v1/tasks/{task_id.lower()}/logs", headers=headers)
+        return TaskLogs.model_validate(response.json())

@@ -1,0 +1,468 @@
+"""`Agent`: the worker's main loop. It logs in to its scheduler, registers, asks for work
+and does it: fetch the app, dataset and inputs; run the app sandboxed (PROTOCOL.md A7);
+digest the result; then contribute_and_finalize (trust 1) or contribute, reveal and upload
+when asked. Every step is reported to the scheduler, with the app's exit code and logs.
+
+One piece of work at a time; heartbeats go from their own thread so a long run does not
+make the worker look lost. What it contributed is journaled first (`Journal`), so a
+restarted worker can still reveal and upload.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+
+from veritask.chain.node import connect, read_deployment
+from veritask.chain.protocol import ProtocolClient
+from veritask.domain.ids import task_id as compute_task_id
+from veritask.domain.orders import ZERO_ADDRESS
+from veritask.domain.result_archive import pack_result, result_pointer
+from veritask.errors import ChainError, InvalidInput, StorageError, ToolError, VeritaskError
+from veritask.sdk.scheduler_api import (
+    Assignment,
+    Registration,
+    RegistrationResponse,
+    ReplicateStatus,
+    SchedulerApiError,
+    SchedulerClient,
+    StatusReport,
+    WorkKind,
+)
+from veritask.sdk.storage import StorageClient
+from veritask.worker.runtimes import (
+    AppRun,
+    AppSource,
+    Limits,
+    Outcome,
+    PreparedApp,
+    Runtime,
+    Status,
+    available_runtimes,
+)
+from veritask.worker.runtimes.registry import RUNTIMES_BY_KIND
+
+from .fetch import Fetcher
+from .journal import Entry, Journal
+from .results import read_result
+from .settings import WorkerSettings
+
+__all__ = ["Agent", "app_environment", "parse_params"]
+
+log = logging.getLogger("veritask.worker")
+
+_FAILED_RUN = {
+    Status.FAILED: ReplicateStatus.APP_FAILED,
+    Status.TIMEOUT: ReplicateStatus.APP_TIMEOUT,
+    Status.OUT_OF_MEMORY: ReplicateStatus.APP_OUT_OF_MEMORY,
+    Status.OUTPUT_LIMIT: ReplicateStatus.APP_OUTPUT_LIMIT,
+    Status.SANDBOX_ERROR: ReplicateStatus.SANDBOX_ERROR,
+}
+_PROVED = 2  # contribution status on the hub
+
+
+def parse_params(params: str) -> dict[str, Any]:
+    """A deal's params as a dict; a string that is not a JSON object is the app's args."""
+    try:
+        value = json.loads(params) if params else {}
+    except ValueError:
+        return {"iexec_args": params}
+    return value if isinstance(value, dict) else {"iexec_args": params}
+
+
+def app_environment(work: Assignment, dataset_name: str, input_names: list[str]) -> dict[str, str]:
+    """The IEXEC_* variables an app sees (PROTOCOL.md A7)."""
+    env = {
+        "IEXEC_TASK_ID": work.task_id,
+        "IEXEC_DEAL_ID": work.deal_id,
+        "IEXEC_TASK_INDEX": str(work.index),
+        "IEXEC_IN": "/iexec_in",
+        "IEXEC_OUT": "/iexec_out",
+        "IEXEC_BOT_SIZE": str(work.bot_size),
+        "IEXEC_BOT_FIRST_INDEX": str(work.bot_first),
+        "IEXEC_BOT_TASK_INDEX": str(work.index - work.bot_first),
+        "IEXEC_DATASET_ADDRESS": work.dataset.address if work.dataset else ZERO_ADDRESS,
+        "IEXEC_DATASET_FILENAME": dataset_name,
+        "IEXEC_INPUT_FILES_NUMBER": str(len(input_names)),
+        "IEXEC_INPUT_FILES_FOLDER": "/iexec_in",
+    }
+    for number, name in enumerate(input_names, start=1):
+        env[f"IEXEC_INPUT_FILE_NAME_{number}"] = name
+    return env
+
+
+class _Failed(Exception):
+    """A step failed: report `status` with `detail`, stop working on the task."""
+
+    def __init__(self, status: ReplicateStatus, detail: str, outcome: Outcome | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.outcome = outcome
+
+
+class Agent:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        *,
+        account: LocalAccount | None = None,
+        runtimes: dict[str, Runtime] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.account = account or settings.account()
+        self.scheduler = SchedulerClient(settings.scheduler_url, timeout_s=30.0)
+        self.storage = StorageClient(settings.storage_url, settings.fetch_timeout_s)
+        self.fetcher = Fetcher(self.storage, timeout_s=settings.fetch_timeout_s)
+        settings.work_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(settings.work_dir)
+        self.runtimes = (
+            runtimes
+            if runtimes is not None
+            else available_runtimes(state_dir=settings.work_dir / "runtimes")
+        )
+        self.config: RegistrationResponse | None = None
+        self.protocol: ProtocolClient | None = None
+        self._clock = clock
+        self._stop = threading.Event()
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+    def kinds(self) -> tuple[str, ...]:
+        """The app kinds this worker can run."""
+        return tuple(
+            kind
+            for kind, names in RUNTIMES_BY_KIND.items()
+            if any(name in self.runtimes for name in names)
+        )
+
+    def _runtime(self, kind: str) -> Runtime:
+        for name in RUNTIMES_BY_KIND.get(kind, ()):
+            if name in self.runtimes:
+                return self.runtimes[name]
+        raise ToolError(f"no runtime for {kind} apps on this worker")
+
+    def connect(self) -> RegistrationResponse:
+        """Logs in and registers; connects to the chain the scheduler names."""
+        self.scheduler.login(self.account)
+        self.config = self.scheduler.register(
+            Registration(
+                name=self.settings.name,
+                cpus=max(int(self.settings.cpus), 1),
+                memory_bytes=self.settings.memory_bytes,
+                runtimes=self.kinds(),
+            )
+        )
+        if self.protocol is None:
+            w3 = connect(self.settings.rpc_url, timeout_s=self.settings.rpc_timeout_s)
+            self.protocol = ProtocolClient(w3, read_deployment(w3, self.config.hub))
+        return self.config
+
+    def _call(self, action: Callable[[], Any]) -> Any:
+        """Runs a scheduler call, logging in again once on 401 (a restarted scheduler)."""
+        try:
+            return action()
+        except SchedulerApiError as exc:
+            if exc.status != 401:
+                raise
+            self.connect()
+            return action()
+
+    def heartbeat(self) -> None:
+        self._call(self.scheduler.heartbeat)
+
+    def report(self, work: Assignment, report: StatusReport) -> None:
+        try:
+            self._call(lambda: self.scheduler.report(work.task_id, report))
+        except SchedulerApiError as exc:
+            log.warning("report %s of %s refused: %s", report.status, work.task_id, exc)
+
+    def run_once(self, wait_s: float = 0.0) -> bool:
+        """Asks for one piece of work and does it; False when there was none."""
+        if self.config is None:
+            self.connect()
+        work: Assignment | None = self._call(lambda: self.scheduler.ask_for_work(wait_s=wait_s))
+        if work is None:
+            return False
+        self.handle(work)
+        return True
+
+    def handle(self, work: Assignment) -> None:
+        log.info("%s %s", work.kind.value, work.task_id)
+        if work.kind is WorkKind.COMPUTE:
+            self._guarded(work, self._compute)
+        elif work.kind is WorkKind.REVEAL:
+            self._guarded(work, self._reveal)
+        elif work.kind is WorkKind.UPLOAD:
+            self._guarded(work, self._upload)
+        else:
+            self.journal.drop(work.task_id)
+            shutil.rmtree(self._task_dir(work), ignore_errors=True)
+
+    def _guarded(self, work: Assignment, step: Callable[[Assignment], None]) -> None:
+        try:
+            step(work)
+        except _Failed as failure:
+            outcome = failure.outcome
+            self.report(
+                work,
+                StatusReport(
+                    status=failure.status,
+                    detail=failure.detail[-4_000:],
+                    exit_code=outcome.exit_code if outcome else None,
+                    stdout=outcome.stdout[-65_000:] if outcome else "",
+                    stderr=outcome.stderr[-65_000:] if outcome else "",
+                    duration_s=outcome.duration_s if outcome else None,
+                ),
+            )
+            if work.kind is WorkKind.COMPUTE:
+                shutil.rmtree(self._task_dir(work), ignore_errors=True)
+
+    def _task_dir(self, work: Assignment) -> Path:
+        return self.settings.work_dir / "tasks" / work.task_id
+
+    def _chain(self) -> ProtocolClient:
+        if self.protocol is None:
+            raise ChainError("the worker is not connected: call connect() first")
+        return self.protocol
+
+    def _prepare(self, work: Assignment) -> tuple[Runtime, PreparedApp]:
+        if work.app is None:
+            raise _Failed(ReplicateStatus.FETCH_FAILED, "the assignment names no app")
+        max_bytes = self.settings.max_app_bytes
+        source = AppSource(
+            work.app.kind,
+            work.app.multiaddr,
+            bytes.fromhex(work.app.checksum.removeprefix("0x")),
+            lambda multiaddr: self.fetcher.fetch(multiaddr, max_bytes),
+        )
+        try:
+            runtime = self._runtime(work.app.kind)
+            return runtime, runtime.load(source)
+        except InvalidInput as exc:  # checksum mismatch: the app's registration is wrong
+            raise _Failed(ReplicateStatus.APP_FAILED, f"app: {exc}") from exc
+        except VeritaskError as exc:
+            raise _Failed(ReplicateStatus.FETCH_FAILED, f"app: {exc}") from exc
+
+    def _fetch_inputs(self, work: Assignment, in_dir: Path) -> tuple[str, list[str]]:
+        params = parse_params(work.params)
+        dataset_name = ""
+        try:
+            if work.dataset is not None:
+                dataset_name = work.dataset.address
+                self.fetcher.dataset(
+                    work.dataset.multiaddr,
+                    bytes.fromhex(work.dataset.checksum.removeprefix("0x")),
+                    in_dir / dataset_name,
+                    self.settings.max_dataset_bytes,
+                )
+            urls = params.get("iexec_input_files") or []
+            if not isinstance(urls, list):
+                raise InvalidInput("params: iexec_input_files must be a list of URLs")
+            names = self.fetcher.inputs(
+                [str(url) for url in urls], in_dir, self.settings.max_input_bytes
+            )
+        except (InvalidInput, StorageError) as exc:
+            raise _Failed(ReplicateStatus.FETCH_FAILED, f"inputs: {exc}") from exc
+        return dataset_name, names
+
+    def _compute(self, work: Assignment) -> None:
+        task_dir = self._task_dir(work)
+        shutil.rmtree(task_dir, ignore_errors=True)
+        in_dir, out_dir = task_dir / "iexec_in", task_dir / "iexec_out"
+        in_dir.mkdir(parents=True)
+        out_dir.mkdir()
+        self.report(work, StatusReport(status=ReplicateStatus.STARTED))
+        runtime, app = self._prepare(work)
+        self.report(work, StatusReport(status=ReplicateStatus.APP_FETCHED))
+        dataset_name, input_names = self._fetch_inputs(work, in_dir)
+        self.report(work, StatusReport(status=ReplicateStatus.DATA_FETCHED))
+        args = str(parse_params(work.params).get("iexec_args") or "")
+        limits = Limits(
+            time_s=min(work.time_limit_s, self.settings.max_app_time_s),
+            memory_bytes=self.settings.memory_bytes,
+            cpus=self.settings.cpus,
+            output_bytes=self.settings.output_bytes,
+            log_bytes=self.settings.log_bytes,
+        )
+        run = AppRun(
+            in_dir,
+            out_dir,
+            tuple(shlex.split(args)),
+            app_environment(work, dataset_name, input_names),
+            limits,
+        )
+        outcome = runtime.run(app, run)
+        if not outcome.ok():
+            status = _FAILED_RUN.get(outcome.status, ReplicateStatus.APP_FAILED)
+            detail = outcome.detail or f"the app ended with status {outcome.status.value}"
+            raise _Failed(status, detail, outcome)
+        try:
+            result = read_result(out_dir)
+        except InvalidInput as exc:
+            raise _Failed(ReplicateStatus.APP_RESULT_INVALID, str(exc), outcome) from exc
+        digest = result.digest
+        if self.settings.fault == "wrong_result":
+            digest = keccak(b"wrong " + digest)
+        archive = pack_result(out_dir)
+        archive_path = self.journal.archive_path(work.task_id)
+        archive_path.write_bytes(archive)
+        shutil.rmtree(task_dir, ignore_errors=True)
+        logs = {
+            "exit_code": outcome.exit_code,
+            "stdout": outcome.stdout[-65_000:],
+            "stderr": outcome.stderr[-65_000:],
+            "duration_s": outcome.duration_s,
+        }
+        deal_id = bytes.fromhex(work.deal_id[2:])
+        authorization = bytes.fromhex(work.authorization.removeprefix("0x"))
+        if work.one_call:
+            results = self._store(archive)
+            try:
+                receipt = self._chain().contribute_and_finalize(
+                    self.account,
+                    deal_id,
+                    work.index,
+                    digest,
+                    results.encode(),
+                    ZERO_ADDRESS,
+                    b"",
+                    authorization,
+                    results_callback=result.callback_data,
+                )
+            except ChainError as exc:
+                raise _Failed(
+                    ReplicateStatus.CHAIN_FAILED, f"contribute_and_finalize: {exc}"
+                ) from exc
+            self.journal.drop(work.task_id)
+            self.report(
+                work,
+                StatusReport(
+                    status=ReplicateStatus.COMPLETED,
+                    results=results,
+                    tx_hash=receipt["transactionHash"].hex(),
+                    **logs,  # type: ignore[arg-type]
+                ),
+            )
+            return
+        self.journal.save(
+            Entry(
+                work.task_id,
+                work.deal_id,
+                work.index,
+                "0x" + digest.hex(),
+                "0x" + result.callback_data.hex() if result.callback_data else "",
+                str(archive_path),
+            )
+        )
+        self.report(work, StatusReport(status=ReplicateStatus.COMPUTED, **logs))  # type: ignore[arg-type]
+        try:
+            receipt = self._chain().contribute(
+                self.account, deal_id, work.index, digest, authorization
+            )
+        except ChainError as exc:
+            self.journal.drop(work.task_id)
+            raise _Failed(ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}") from exc
+        self.report(
+            work,
+            StatusReport(
+                status=ReplicateStatus.CONTRIBUTED, tx_hash=receipt["transactionHash"].hex()
+            ),
+        )
+
+    def _store(self, archive: bytes) -> str:
+        try:
+            return result_pointer(self.storage.upload(archive, self.account))
+        except StorageError as exc:
+            raise _Failed(ReplicateStatus.UPLOAD_FAILED, f"upload: {exc}") from exc
+
+    def _entry(self, work: Assignment) -> Entry:
+        entry = self.journal.load(work.task_id)
+        if entry is None:
+            raise _Failed(ReplicateStatus.CHAIN_FAILED, "no local record of this contribution")
+        return entry
+
+    def _reveal(self, work: Assignment) -> None:
+        entry = self._entry(work)
+        protocol = self._chain()
+        task = compute_task_id(bytes.fromhex(work.deal_id[2:]), work.index)
+        status = int(protocol.hub.functions.contribution(task, self.address).call()[0])
+        if status != _PROVED:
+            try:
+                protocol.reveal(
+                    self.account,
+                    bytes.fromhex(work.deal_id[2:]),
+                    work.index,
+                    bytes.fromhex(entry.digest[2:]),
+                )
+            except ChainError as exc:
+                raise _Failed(ReplicateStatus.CHAIN_FAILED, f"reveal: {exc}") from exc
+        self.report(work, StatusReport(status=ReplicateStatus.REVEALED))
+
+    def _upload(self, work: Assignment) -> None:
+        entry = self._entry(work)
+        try:
+            archive = Path(entry.archive).read_bytes()
+        except OSError as exc:
+            raise _Failed(ReplicateStatus.UPLOAD_FAILED, f"result archive lost: {exc}") from exc
+        results = self._store(archive)
+        self.report(
+            work,
+            StatusReport(
+                status=ReplicateStatus.UPLOADED, results=results, callback_data=entry.callback_data
+            ),
+        )
+
+    def _heartbeats(self) -> None:
+        client = SchedulerClient(self.settings.scheduler_url, timeout_s=10.0)
+        try:
+            while not self._stop.is_set():
+                period = self.settings.heartbeat_s or (
+                    self.config.heartbeat_s if self.config else 10.0
+                )
+                try:
+                    if not client.token:
+                        client.login(self.account)
+                    client.heartbeat()
+                except SchedulerApiError as exc:
+                    client.token = "" if exc.status == 401 else client.token
+                    log.debug("heartbeat: %s", exc)
+                self._stop.wait(period)
+        finally:
+            client.close()
+
+    def serve(self) -> None:
+        """Works until `stop()`: heartbeats in a thread, long-polls for work in this one."""
+        beating = threading.Thread(target=self._heartbeats, name="worker-heartbeat", daemon=True)
+        beating.start()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.run_once(wait_s=self.settings.ask_wait_s)
+                except (SchedulerApiError, ChainError, StorageError) as exc:
+                    log.warning("worker loop: %s", exc)
+                    self.config = None if isinstance(exc, SchedulerApiError) else self.config
+                    self._stop.wait(0.5)
+        finally:
+            self._stop.set()
+            beating.join(5)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self.scheduler.close()
+        self.storage.close()

@@ -1,0 +1,75 @@
+"""`WorkerSettings`: typed settings from arguments or `VERITASK_WORKER_*` variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from veritask.errors import InvalidInput
+
+__all__ = ["WorkerSettings", "load_account"]
+
+
+class WorkerSettings(BaseSettings):
+    """Everything a worker needs; durations in seconds, sizes in bytes."""
+
+    model_config = SettingsConfigDict(env_prefix="VERITASK_WORKER_", frozen=True)
+
+    scheduler_url: str = "http://127.0.0.1:8600"
+    rpc_url: str = "http://127.0.0.1:8545"
+    storage_url: str = "http://127.0.0.1:8601"
+    # The worker's wallet: a file holding a 0x hex private key, or a V3 keystore whose
+    # password is in VERITASK_WORKER_KEYSTORE_PASSWORD.
+    key_file: Path | None = None
+    keystore_password: str = ""
+    work_dir: Path = Field(default_factory=lambda: Path.home() / ".veritask" / "worker")
+    name: str = Field(default_factory=lambda: os.uname().nodename[:64])
+    cpus: float = Field(default=1.0, gt=0, description="CPUs an app may use")
+    memory_bytes: int = Field(default=512 * 2**20, ge=2**20, description="memory an app may use")
+    max_app_time_s: float = Field(
+        default=3_600.0, gt=0, description="cap on the category's time limit"
+    )
+    output_bytes: int = Field(default=64 * 2**20, ge=0, description="cap on /iexec_out")
+    log_bytes: int = Field(default=16 * 2**10, ge=0, description="stdout/stderr tails kept")
+    fetch_timeout_s: float = Field(default=60.0, gt=0)
+    max_dataset_bytes: int = Field(default=256 * 2**20, ge=0)
+    max_input_bytes: int = Field(default=64 * 2**20, ge=0, description="per input file")
+    max_app_bytes: int = Field(default=512 * 2**20, ge=0, description="app archive or module")
+    heartbeat_s: float = Field(default=0.0, ge=0, description="0: what the scheduler says")
+    ask_wait_s: float = Field(default=20.0, ge=0, description="ask-for-work long poll")
+    rpc_timeout_s: float = Field(default=30.0, gt=0)
+    # Fault injection for demos and tests of consensus: "wrong_result" contributes a
+    # wrong digest (the worker is then slashed). Never set it on a real worker.
+    fault: Literal["", "wrong_result"] = ""
+
+    def account(self) -> LocalAccount:
+        if self.key_file is None:
+            raise InvalidInput("worker: set key_file (VERITASK_WORKER_KEY_FILE)")
+        return load_account(self.key_file, self.keystore_password)
+
+
+def load_account(key_file: Path, password: str = "") -> LocalAccount:
+    """A key from a file: a 0x hex private key, or a V3 keystore unlocked by `password`."""
+    try:
+        text = key_file.read_text().strip()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read key file {key_file}: {exc.strerror or exc}") from exc
+    try:
+        key: bytes = (
+            bytes(Account.decrypt(json.loads(text), password))
+            if text.startswith("{")
+            else bytes.fromhex(text.removeprefix("0x"))
+        )
+        account: LocalAccount = Account.from_key(key)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{key_file} holds neither a hex private key nor a keystore this password opens"
+        ) from exc
+    return account

@@ -1,0 +1,64 @@
+"""Trust 3 end to end: a lying worker and an honest one disagree, the scheduler asks for
+more workers until consensus, the winners reveal, one uploads, the scheduler finalizes;
+the liar loses its stake and a third of its score, the winners are paid."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import finalize_events, logs_of, wait_for
+from veritask.cli.stack import Stack
+from veritask.domain.ids import task_id
+from veritask.worker.apps.build import DemoApp
+
+pytestmark = [pytest.mark.anvil, pytest.mark.podman]
+
+LIAR = {"VERITASK_WORKER_FAULT": "wrong_result"}
+
+
+@pytest.fixture(scope="module")
+def stack(hello: DemoApp) -> Iterator[Stack]:
+    with Stack(workers=2, worker_env=[LIAR, {}]) as running:
+        yield running
+
+
+def _contributors(stack: Stack, deal: bytes, index: int) -> int:
+    fields: Any = stack.protocol.hub.functions.task(deal, index).call()
+    return int(fields[1])
+
+
+def test_trust_3__a_wrong_worker__is_outvoted_and_slashed(stack: Stack, hello: DemoApp) -> None:
+    # With fresh workers (weight 2) at trust 3, two agreeing workers reach consensus; a
+    # wrong one among them means two more honest workers are needed (4 in all).
+    app = stack.register_app("hello", hello.image or "", hello.checksum)
+    liar, honest = (worker.account.address for worker in stack.workers)
+    stake = stack.workerpool_price_nrlc * 30 // 100
+    before = {address: stack.protocol.account(address) for address in (liar, honest)}
+
+    deal = stack.request(app, params="trust", trust=3)
+    deadline = time.monotonic() + 60
+    while _contributors(stack, deal, 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _contributors(stack, deal, 0) == 2
+    assert stack.protocol.account(liar)[1] == before[liar][1] + stake
+    late = [stack.add_worker({}), stack.add_worker({})]
+    wait_for(stack, deal, [0], timeout_s=90)
+
+    task = task_id(deal, 0)
+    assert len(finalize_events(stack, task)) == 1
+    assert _contributors(stack, deal, 0) == 4
+    assert stack.protocol.account(liar) == (before[liar][0] - stake, before[liar][1])
+    assert int(stack.protocol.hub.functions.score_of(liar).call()) == 0
+    winners = [honest, *(worker.account.address for worker in late)]
+    for address in winners:
+        assert int(stack.protocol.hub.functions.score_of(address).call()) == 1
+    assert stack.protocol.account(honest)[0] > before[honest][0]
+    logs = logs_of(stack, deal, 0)
+    assert logs.status == "completed"
+    statuses = {replicate.worker: replicate.status for replicate in logs.replicates}
+    assert statuses[liar.lower()] == "contributed"
+    assert sorted(statuses[a.lower()] for a in winners).count("revealed") >= 2

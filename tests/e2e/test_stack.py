@@ -1,0 +1,62 @@
+"""The stack itself: a scheduler on PostgreSQL completes a task, and `stop()` leaves no
+process and no listening port behind."""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.conftest import wait_for
+from veritask.cli.stack import Stack
+from veritask.worker.apps.build import DemoApp
+
+pytestmark = [pytest.mark.anvil, pytest.mark.podman, pytest.mark.postgres]
+
+POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    name = f"veritask_stack_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _listening(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((parts.hostname or "", parts.port or 0)) == 0
+
+
+def test_stack__scheduler_on_postgres__completes_a_task_and_stops_cleanly(
+    hello: DemoApp, postgres_url: str
+) -> None:
+    stack = Stack(workers=1, database_url=postgres_url)
+    stack.start()
+    try:
+        app = stack.register_app("hello", hello.image or "", hello.checksum)
+        deal = stack.request(app, params=json.dumps({"iexec_args": "postgres"}))
+        wait_for(stack, deal, [0], timeout_s=60)
+        urls = [stack.rpc_url, stack.storage_url, stack.scheduler_url]
+        processes = [worker.process for worker in stack.workers]
+    finally:
+        stack.stop()
+
+    assert all(process is not None and process.poll() is not None for process in processes)
+    assert not stack.anvil.running
+    assert [url for url in urls if _listening(url)] == []
+    assert not stack.work_dir.exists()

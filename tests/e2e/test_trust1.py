@@ -1,0 +1,185 @@
+"""Trust-1 journeys end to end on a stack of two workers (podman, hello app): one task,
+a bag of ten, a dataset, a callback whose result lands in a contract, and apps that fail,
+time out, fill their output limit or try the network: each ends with a clear status and
+logs, and the requester is charged for results only and refunded for the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import zipfile
+from collections.abc import Iterator
+from typing import cast
+
+import pytest
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
+from web3.contract import Contract
+
+from tests.e2e.apps import callback_app
+from tests.e2e.conftest import (
+    FAILED,
+    finalize_events,
+    logs_of,
+    task_status,
+    wait_for,
+    wait_for_logs,
+)
+from veritask.chain.compiler import compile_contract
+from veritask.chain.transactions import send
+from veritask.cli.stack import RLC, Stack
+from veritask.domain.cid import cid_of
+from veritask.domain.ids import task_id
+from veritask.sdk.storage import StorageClient
+from veritask.worker.apps.build import DemoApp, build_app, install_app
+from veritask.worker.runtimes import PodmanRuntime
+
+pytestmark = [pytest.mark.anvil, pytest.mark.podman]
+
+LIMITS = {"VERITASK_WORKER_MAX_APP_TIME_S": "3", "VERITASK_WORKER_OUTPUT_BYTES": str(2 << 20)}
+
+
+@pytest.fixture(scope="module")
+def stack(hello: DemoApp) -> Iterator[Stack]:
+    with Stack(workers=2, worker_env=[LIMITS, LIMITS]) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def hello_app(stack: Stack, hello: DemoApp) -> str:
+    return stack.register_app("hello", hello.image or "", hello.checksum)
+
+
+@pytest.fixture(scope="module")
+def probe_app(stack: Stack) -> str:
+    probe = build_app("probe")
+    install_app(probe, PodmanRuntime())
+    return stack.register_app("probe", probe.image or "", probe.checksum)
+
+
+def _result_archive(stack: Stack, deal: bytes, index: int) -> zipfile.ZipFile:
+    (event,) = finalize_events(stack, task_id(deal, index))
+    pointer = json.loads(event["args"]["results"])
+    assert pointer["storage"] == "ipfs"
+    with StorageClient(stack.storage_url) as storage:
+        archive = storage.download(pointer["location"].removeprefix("/ipfs/"))
+    return zipfile.ZipFile(io.BytesIO(archive))
+
+
+def test_trust_1__hello__completes_with_the_result_in_storage(stack: Stack, hello_app: str) -> None:
+    requester = stack.accounts["requester"].address
+    before = stack.protocol.account(requester)
+    started = time.monotonic()
+    deal = stack.request(hello_app, params=json.dumps({"iexec_args": "Veritask"}))
+    wait_for(stack, deal, [0], timeout_s=60)
+    elapsed = time.monotonic() - started
+
+    assert _result_archive(stack, deal, 0).read("result.txt") == b"Hello, Veritask!\n"
+    logs = logs_of(stack, deal, 0)
+    assert logs.status == "completed"
+    assert [(r.status, r.exit_code, r.stdout) for r in logs.replicates] == [
+        ("completed", 0, "Hello, Veritask!\n")
+    ]
+    assert stack.protocol.account(requester) == (before[0] - stack.workerpool_price_nrlc, before[1])
+    assert elapsed < 10, f"order to result took {elapsed:.2f} s"
+
+
+def test_bag_of_10__hello__every_task_completes_once(stack: Stack, hello_app: str) -> None:
+    deal = stack.request(hello_app, params="bag", volume=10)
+    wait_for(stack, deal, range(10), timeout_s=90)
+
+    for index in range(10):
+        assert len(finalize_events(stack, task_id(deal, index))) == 1
+    assert _result_archive(stack, deal, 7).read("result.txt") == b"Hello, bag!\n"
+    workers = {logs_of(stack, deal, i).replicates[0].worker for i in range(10)}
+    assert workers <= {w.account.address.lower() for w in stack.workers}
+
+
+def test_dataset__wordcount__reads_the_verified_dataset(stack: Stack) -> None:
+    wordcount = build_app("wordcount")
+    install_app(wordcount, PodmanRuntime())
+    app = stack.register_app("wordcount", wordcount.image or "", wordcount.checksum)
+    content = b"one two three\nfour five\n"
+    with StorageClient(stack.storage_url) as storage:
+        cid = storage.upload(content, stack.accounts["dataset owner"])
+    assert cid == cid_of(content)
+    dataset = stack.register_dataset("words", f"/ipfs/{cid}", hashlib.sha256(content).digest())
+    owner = stack.accounts["dataset owner"].address
+    before = stack.protocol.account(owner)
+
+    deal = stack.request(app, dataset=dataset, dataset_price_nrlc=RLC)
+    wait_for(stack, deal, [0], timeout_s=60)
+
+    result = json.loads(_result_archive(stack, deal, 0).read("result.json"))
+    assert result == {"lines": 2, "words": 5, "bytes": len(content)}
+    assert stack.protocol.account(owner)[0] == before[0] + RLC
+
+
+def test_callback__result_lands_in_the_contract(stack: Stack) -> None:
+    app = callback_app()
+    app_address = stack.register_app("callback", app.image or "", app.checksum)
+    artifact = compile_contract("mocks/result_store.vy")
+    factory = stack.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = send(stack.w3, stack.accounts["deployer"], factory.constructor(0))
+    store = cast(
+        Contract, stack.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    )
+    data = encode(["uint256", "uint256"], [123_456_789, 1_700_000_000])
+
+    deal = stack.request(
+        app_address, params=json.dumps({"iexec_args": "0x" + data.hex()}), callback=store.address
+    )
+    wait_for(stack, deal, [0], timeout_s=60)
+
+    task = task_id(deal, 0)
+    assert store.functions.results(task).call() == data
+    (event,) = finalize_events(stack, task)
+    assert event["args"]["digest"] == keccak(data)
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "evidence"),
+    [
+        ("exit3", "app_failed", "probe: failing on purpose"),
+        ("sleep", "app_timeout", ""),
+        ("flood", "app_output_limit", ""),
+        ("network 1.1.1.1:80 127.0.0.1:22", "app_failed", "probe: no network"),
+    ],
+)
+def test_misbehaving_app__task_fails_with_logs_and_is_refunded(
+    stack: Stack, probe_app: str, mode: str, status: str, evidence: str
+) -> None:
+    requester = stack.accounts["requester"].address
+    before = stack.protocol.account(requester)
+    deal = stack.request(probe_app, params=json.dumps({"iexec_args": mode}))
+    logs = wait_for_logs(stack, deal, 0, "failed")
+    assert logs.failure.startswith(status), logs.failure
+    (replicate,) = logs.replicates
+    assert replicate.status == status
+    assert evidence in replicate.stderr
+    if mode == "exit3":
+        assert replicate.exit_code == 3
+    frozen = stack.protocol.account(requester)
+    assert frozen[1] == before[1] + stack.workerpool_price_nrlc
+
+    stack.advance_time(10 * 300 + 1)  # past the final deadline of category 0
+    wait_for_logs(stack, deal, 0, "claimed", timeout_s=30)
+    assert stack.protocol.account(requester) == before
+    assert task_status(stack, deal, 0) == FAILED
+
+
+@pytest.mark.parametrize(("name", "app_type"), [("hello-wasm", "WASM"), ("hello", "DOCKER")])
+def test_app_from_storage__checksum_verified__runs(stack: Stack, name: str, app_type: str) -> None:
+    # A .wasm module or an OCI image archive, stored by content id and fetched by workers.
+    app = build_app(name)
+    with StorageClient(stack.storage_url) as storage:
+        cid = storage.upload(app.archive, stack.accounts["app developer"])
+    address = stack.register_app(f"{name} stored", f"/ipfs/{cid}", app.archive_checksum, app_type)
+
+    deal = stack.request(address, params=json.dumps({"iexec_args": "stored"}))
+    wait_for(stack, deal, [0], timeout_s=60)
+
+    assert "computed.json" in _result_archive(stack, deal, 0).namelist()
+    assert logs_of(stack, deal, 0).replicates[0].exit_code == 0

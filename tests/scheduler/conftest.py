@@ -1,0 +1,134 @@
+"""A devnet with a workerpool, its owner's scheduler and helpers that match deals for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+
+from tests.devnet import RLC, Devnet, demo_account, running_devnet
+from veritask.domain.orders import (
+    ZERO_ADDRESS,
+    AppOrder,
+    DatasetOrder,
+    RequestOrder,
+    WorkerpoolOrder,
+)
+from veritask.domain.signing import sign_order
+from veritask.scheduler.service import Scheduler
+from veritask.scheduler.settings import SchedulerSettings
+
+WORKERPOOL_PRICE = 2 * RLC
+APP_PRICE = 1 * RLC
+
+
+@dataclass
+class Pool:
+    devnet: Devnet
+    owner: LocalAccount
+    developer: LocalAccount
+    requester: LocalAccount
+    workerpool: str
+    app: str
+    salt: int = 0
+
+    def match(self, *, volume: int = 1, trust: int = 1, callback: str = ZERO_ADDRESS) -> bytes:
+        self.salt += 1
+        salt = keccak(text=f"pool deal {self.salt}")
+        client, domain = self.devnet.client, self.devnet.client.domain
+        result = client.match_orders(
+            self.requester,
+            cast(
+                AppOrder,
+                sign_order(
+                    AppOrder(self.app, APP_PRICE, volume, salt=salt), domain, self.developer.key
+                ),
+            ),
+            DatasetOrder(),
+            cast(
+                WorkerpoolOrder,
+                sign_order(
+                    WorkerpoolOrder(
+                        self.workerpool,
+                        WORKERPOOL_PRICE,
+                        volume,
+                        category=0,
+                        trust=trust,
+                        salt=salt,
+                    ),
+                    domain,
+                    self.owner.key,
+                ),
+            ),
+            cast(
+                RequestOrder,
+                sign_order(
+                    RequestOrder(
+                        app=self.app,
+                        appmaxprice=APP_PRICE,
+                        workerpool=self.workerpool,
+                        workerpoolmaxprice=WORKERPOOL_PRICE,
+                        requester=self.requester.address,
+                        volume=volume,
+                        category=0,
+                        trust=trust,
+                        beneficiary=self.requester.address,
+                        callback=callback,
+                        params='{"iexec_args": "hello"}',
+                        salt=salt,
+                    ),
+                    domain,
+                    self.requester.key,
+                ),
+            ),
+        )
+        return result.deal_id
+
+    def worker(self, name: str, deposit: int = 10 * RLC) -> LocalAccount:
+        account = demo_account(f"scheduler test worker {name}")
+        self.devnet.fund(account.address, tokens_nrlc=deposit)
+        if deposit:
+            self.devnet.client.deposit(account, deposit)
+        return account
+
+
+@pytest.fixture(scope="module")
+def devnet() -> Iterator[Devnet]:
+    with running_devnet() as devnet:
+        yield devnet
+
+
+@pytest.fixture(scope="module")
+def pool(devnet: Devnet) -> Pool:
+    owner, developer, requester = (
+        demo_account("workerpool owner"),
+        demo_account("app developer"),
+        demo_account("requester"),
+    )
+    for account in (owner, developer, requester):
+        devnet.fund(account.address, tokens_nrlc=1_000 * RLC)
+    devnet.client.deposit(owner, 1_000 * RLC)
+    devnet.client.deposit(requester, 1_000 * RLC)
+    app = devnet.client.create_app(
+        developer, "hello", "DOCKER", b"localhost/veritask/hello:1", keccak(b"hello")
+    )
+    workerpool = devnet.client.create_workerpool(owner, "scheduler tests")
+    return Pool(devnet, owner, developer, requester, workerpool, app)
+
+
+def make_scheduler(pool: Pool, tmp_path: Path, **settings: object) -> Scheduler:
+    values: dict[str, object] = {
+        "rpc_url": pool.devnet.url,
+        "hub": pool.devnet.hub,
+        "workerpool": pool.workerpool,
+        "database_url": f"sqlite:///{tmp_path / 'scheduler.db'}",
+        "from_block": pool.devnet.w3.eth.block_number,
+        "chain_poll_s": 0.05,
+    }
+    values.update(settings)
+    return Scheduler(SchedulerSettings(**values), account=pool.owner)  # type: ignore[arg-type]

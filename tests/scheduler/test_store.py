@@ -1,0 +1,273 @@
+"""The scheduler's state transitions on SQLite and PostgreSQL: migrations, deals and
+tasks, assignment by the consensus rule, consensus, reveal, upload, lost workers,
+failures. Each PostgreSQL run gets its own fresh database, dropped afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from veritask.domain.ids import task_id
+from veritask.scheduler import transitions
+from veritask.scheduler.store import (
+    Base,
+    ReplicateRow,
+    TaskRow,
+    TaskState,
+    WorkerRow,
+    make_engine,
+    make_sessions,
+    migrate,
+)
+from veritask.sdk.scheduler_api import ReplicateStatus, StatusReport
+
+POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEAL = bytes.fromhex("d0" * 32)
+NOW = 1_000.0
+CHAIN_NOW = 1_700_000_000
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scheduler.db'}"
+        return
+    name = f"veritask_scheduler_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield make_sessions(engine)
+    engine.dispose()
+
+
+def _deal(trust: int, size: int = 1) -> transitions.DealFacts:
+    return transitions.DealFacts(
+        deal_id=DEAL,
+        requester="0x" + "aa" * 20,
+        beneficiary="0x" + "aa" * 20,
+        app="0x" + "bb" * 20,
+        app_kind="oci",
+        app_multiaddr="localhost/veritask/hello:1",
+        app_checksum=b"\x01" * 32,
+        dataset="0x" + "00" * 20,
+        dataset_multiaddr="",
+        dataset_checksum=bytes(32),
+        params="",
+        tag=bytes(32),
+        callback="0x" + "00" * 20,
+        trust=trust,
+        tee=False,
+        category=0,
+        time_ref=300,
+        start_time=CHAIN_NOW,
+        bot_first=0,
+        bot_size=size,
+        block_number=1,
+    )
+
+
+def _worker(session: Session, number: int) -> WorkerRow:
+    row = WorkerRow(
+        address=f"0x{number:040x}",
+        name=f"w{number}",
+        cpus=1,
+        memory_bytes=2**30,
+        runtimes="oci,wasm",
+        tee=False,
+        max_tasks=1,
+        last_seen_at=NOW,
+        lost=False,
+    )
+    session.add(row)
+    return row
+
+
+TASK = "0x" + task_id(DEAL, 0).hex()
+
+
+def _replicates(session: Session) -> dict[str, tuple[str, str]]:
+    rows = session.execute(select(ReplicateRow)).scalars()
+    return {row.worker: (row.status, row.action) for row in rows}
+
+
+def test_migrate__twice__matches_the_models(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    migrate(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_add_deal__twice__records_it_once_with_its_tasks(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        assert transitions.add_deal(session, _deal(1, size=3), NOW)
+        assert not transitions.add_deal(session, _deal(1, size=3), NOW)
+    with sessions() as session:
+        tasks = session.execute(select(TaskRow).order_by(TaskRow.id)).scalars().all()
+    assert [(t.index, t.state, t.open_slots) for t in tasks] == [
+        (0, TaskState.PENDING, 1),
+        (1, TaskState.PENDING, 1),
+        (2, TaskState.PENDING, 1),
+    ]
+
+
+def test_assignment__trust_3__two_workers_then_more_only_after_a_disagreement(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(3), NOW)
+        workers = [_worker(session, n) for n in range(1, 6)]
+        session.flush()
+        first = transitions.next_task_for(session, workers[0], CHAIN_NOW, NOW)
+        again = transitions.next_task_for(session, workers[0], CHAIN_NOW, NOW)
+        second = transitions.next_task_for(session, workers[1], CHAIN_NOW, NOW)
+        third = transitions.next_task_for(session, workers[2], CHAIN_NOW, NOW)
+        assert first is not None
+        assert second is not None
+        assert (again, third) == (None, None)
+
+        transitions.apply_contribution(session, TASK, workers[0].address, b"\x0a" * 32, 2, NOW)
+        transitions.apply_contribution(session, TASK, workers[1].address, b"\x0b" * 32, 2, NOW)
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert (task.state, task.open_slots) == (TaskState.ACTIVE, 2)
+        assert transitions.next_task_for(session, workers[2], CHAIN_NOW, NOW) is not None
+        assert transitions.next_task_for(session, workers[3], CHAIN_NOW, NOW) is not None
+        assert transitions.next_task_for(session, workers[4], CHAIN_NOW, NOW) is None
+
+
+def test_consensus__winners_reveal__one_uploads_and_the_result_is_kept(
+    sessions: sessionmaker[Session],
+) -> None:
+    agreed, other = b"\x0a" * 32, b"\x0b" * 32
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(3), NOW)
+        workers = [_worker(session, n) for n in range(1, 4)]
+        session.flush()
+        for worker, result in zip(workers, (other, agreed, agreed), strict=True):
+            transitions.next_task_for(session, worker, CHAIN_NOW, NOW)
+            transitions.apply_contribution(session, TASK, worker.address, result, 2, NOW)
+        transitions.apply_consensus(session, TASK, agreed, CHAIN_NOW + 600, NOW)
+        liar, first, second = (w.address for w in workers)
+        assert _replicates(session) == {
+            liar: ("contributed", ""),
+            first: ("contributed", "reveal"),
+            second: ("contributed", "reveal"),
+        }
+        transitions.apply_reveal(session, TASK, first, b"\xdd" * 32, NOW)
+        assert _replicates(session)[first] == ("revealed", "upload")
+        assert transitions.next_action(session, first) is not None
+        report = StatusReport(status=ReplicateStatus.UPLOADED, results='{"storage":"ipfs"}')
+        assert transitions.apply_report(
+            session, first, TASK, report, NOW, app_failures_to_fail=1, worker_failures_to_fail=3
+        )
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert (task.state, task.results, task.uploader) == (
+            TaskState.REVEALING,
+            '{"storage":"ipfs"}',
+            first,
+        )
+        transitions.apply_finalize(session, TASK, b"\xdd" * 32, b"{}", NOW)
+        assert task.state == TaskState.COMPLETED
+        assert {action for _, action in _replicates(session).values()} == {"abort"}
+
+
+def test_lost_worker__its_replicate_is_given_to_another(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(1), NOW)
+        gone, spare = _worker(session, 1), _worker(session, 2)
+        session.flush()
+        assert transitions.next_task_for(session, gone, CHAIN_NOW, NOW) is not None
+        assert transitions.next_task_for(session, spare, CHAIN_NOW, NOW) is None
+        spare.last_seen_at = NOW + 10
+        assert transitions.mark_lost_workers(session, NOW + 5, NOW + 10) == [TASK]
+        assert gone.lost
+        assert transitions.next_task_for(session, spare, CHAIN_NOW, NOW + 10) is not None
+        assert _replicates(session)[gone.address] == ("lost", "")
+
+
+def test_app_failure__fails_the_task_with_the_reason(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(1), NOW)
+        worker = _worker(session, 1)
+        session.flush()
+        transitions.next_task_for(session, worker, CHAIN_NOW, NOW)
+        report = StatusReport(status=ReplicateStatus.APP_FAILED, exit_code=3, stderr="boom")
+        transitions.apply_report(
+            session,
+            worker.address,
+            TASK,
+            report,
+            NOW,
+            app_failures_to_fail=1,
+            worker_failures_to_fail=3,
+        )
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert (task.state, task.failure) == (TaskState.FAILED, "app_failed (exit code 3)")
+        replicate = session.execute(select(ReplicateRow)).scalar_one()
+        assert (replicate.status, replicate.exit_code, replicate.stderr) == (
+            "app_failed",
+            3,
+            "boom",
+        )
+
+
+def test_worker_failure__gives_the_task_to_another_worker(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(1), NOW)
+        broken, spare = _worker(session, 1), _worker(session, 2)
+        session.flush()
+        transitions.next_task_for(session, broken, CHAIN_NOW, NOW)
+        report = StatusReport(status=ReplicateStatus.FETCH_FAILED, detail="storage down")
+        transitions.apply_report(
+            session,
+            broken.address,
+            TASK,
+            report,
+            NOW,
+            app_failures_to_fail=1,
+            worker_failures_to_fail=3,
+        )
+        assert transitions.next_task_for(session, spare, CHAIN_NOW, NOW) is not None
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert (task.state, task.worker_failures) == (TaskState.PENDING, 1)
+
+
+def test_reregistration__forgets_what_the_old_process_computed(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(1), NOW)
+        worker = _worker(session, 1)
+        session.flush()
+        transitions.next_task_for(session, worker, CHAIN_NOW, NOW)
+        transitions.forget_running(session, worker.address, NOW)
+        assert _replicates(session) == {worker.address: ("lost", "")}
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert task.open_slots == 1

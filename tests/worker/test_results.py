@@ -1,0 +1,81 @@
+"""The worker's result handling: digest and callback data from computed.json, the app's
+environment and params, and the journal a restarted worker reads (the archive and pointer
+are tested with `veritask.domain.result_archive`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from eth_utils.crypto import keccak
+
+from veritask.errors import InvalidInput
+from veritask.sdk.scheduler_api import Assignment, DatasetSpec, WorkKind
+from veritask.worker.agent import app_environment, parse_params
+from veritask.worker.fetch import input_file_name
+from veritask.worker.journal import Entry, Journal
+from veritask.worker.results import read_result
+
+
+def _out(tmp_path: Path, computed: dict[str, str], files: dict[str, bytes]) -> Path:
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, data in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    (out / "computed.json").write_text(json.dumps(computed))
+    return out
+
+
+def test_read_result__file__is_its_sha256(tmp_path: Path) -> None:
+    out = _out(tmp_path, {"deterministic-output-path": "/iexec_out/r.txt"}, {"r.txt": b"hi"})
+    result = read_result(out)
+    assert (result.digest, result.callback_data) == (hashlib.sha256(b"hi").digest(), b"")
+
+
+def test_read_result__callback_data__is_its_keccak(tmp_path: Path) -> None:
+    out = _out(tmp_path, {"callback-data": "0x1234"}, {})
+    result = read_result(out)
+    assert (result.digest, result.callback_data) == (keccak(b"\x12\x34"), b"\x12\x34")
+
+
+def test_read_result__no_computed_json__raises_invalid_input(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"computed\.json"):
+        read_result(tmp_path)
+
+
+def test_journal__saved_entry__survives_a_new_journal(tmp_path: Path) -> None:
+    entry = Entry("0xt", "0xd", 3, "0x" + "11" * 32, "", str(tmp_path / "a.zip"))
+    Journal(tmp_path).save(entry)
+    again = Journal(tmp_path)
+    assert again.load("0xt") == entry
+    assert again.task_ids() == ["0xt"]
+    again.drop("0xt")
+    assert again.load("0xt") is None
+
+
+def test_parse_params__json_or_plain_args() -> None:
+    assert parse_params('{"iexec_args": "a b"}') == {"iexec_args": "a b"}
+    assert parse_params("a b") == {"iexec_args": "a b"}
+    assert parse_params("") == {}
+
+
+def test_app_environment__names_every_iexec_variable() -> None:
+    work = Assignment(
+        kind=WorkKind.COMPUTE,
+        task_id="0xt",
+        deal_id="0xd",
+        index=5,
+        bot_first=4,
+        bot_size=3,
+        dataset=DatasetSpec(address="0x" + "ab" * 20, multiaddr="/ipfs/x", checksum="0x00"),
+    )
+    env = app_environment(work, "0x" + "ab" * 20, [input_file_name("http://a/b")])
+    assert env["IEXEC_BOT_TASK_INDEX"] == "1"
+    assert env["IEXEC_DATASET_FILENAME"] == "0x" + "ab" * 20
+    assert env["IEXEC_INPUT_FILES_NUMBER"] == "1"
+    assert env["IEXEC_INPUT_FILE_NAME_1"] == hashlib.sha256(b"http://a/b").hexdigest()
+    assert env["IEXEC_IN"] == "/iexec_in"
+    assert env["IEXEC_OUT"] == "/iexec_out"
