@@ -5,7 +5,8 @@ VeritaskError
 ├── ChainError          the node refused, reverted or did not answer
 │   └── ContractRevert  a transaction or call reverted with a reason
 ├── ToolError           a local tool (compiler, anvil) is missing or failed
-├── StorageError        the storage service or a blob store refused, failed or did not answer
+├── ServiceError        a Veritask service (storage, market, scheduler) failed or did not answer
+│   └── StorageError    the storage service or a blob store refused, failed or did not answer
 └── IntegrityError      downloaded data does not match what the chain says it must be
 """
 
@@ -16,6 +17,7 @@ __all__ = [
     "ContractRevert",
     "IntegrityError",
     "InvalidInput",
+    "ServiceError",
     "StorageError",
     "ToolError",
     "VeritaskError",
@@ -46,13 +48,18 @@ class ToolError(VeritaskError):
     """A local tool Veritask drives (vyper, anvil) is missing or failed."""
 
 
-class StorageError(VeritaskError):
-    """Content storage failed; `code` is the storage service's machine-readable error code
-    (`not_found`, `corrupted`, `unavailable`, ...) when there is one, else ""."""
+class ServiceError(VeritaskError):
+    """A service failed or did not answer; `code` is its machine-readable error code when
+    it gave one, else ""."""
 
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
         self.code = code
+
+
+class StorageError(ServiceError):
+    """Content storage failed; `code` is the storage service's machine-readable error code
+    (`not_found`, `corrupted`, `unavailable`, ...) when there is one, else ""."""
 
 
 class IntegrityError(VeritaskError):

@@ -90,6 +90,8 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     wallet_dir = tmp_path / "wallets"
     env["VERITASK_WALLET_DIR"] = str(wallet_dir)
     env["COLUMNS"] = "100"
+    # No devnet of this machine leaks into the built-in profile of a test.
+    env["VERITASK_DEVNET_DIR"] = str(tmp_path / "no-devnet")
     return Cli(folder, wallet_dir, env)
 
 

@@ -8,7 +8,8 @@ What each guide says happens outside the CLI is done here, and only that:
   below), so that the addresses and order hashes the guides show are reproducible;
 - the devnet has no faucet command: the wallet gets 10 ETH of gas (anvil_setBalance) and, for
   the guides that say so, 100 RLC of tokens sent by the deployer (`Devnet.fund`);
-- data-owner.md's file `weather.csv` is written with the content the guide shows.
+- data-owner.md's file `weather.csv` is written with the content the guide shows;
+- a storage service runs on loopback and `VERITASK_STORAGE_URL` points at it (for `push`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.cli.conftest import Cli
 from tests.cli.test_docs import _pattern, _run, doc_examples
 from tests.devnet import RLC, Devnet, reverted
 from veritask.sdk import wallet as sdk_wallet
+from veritask.storage import RunningServer, StorageSettings, serve_in_thread
 
 pytestmark = pytest.mark.anvil
 
@@ -62,10 +64,21 @@ def _fresh_chain(devnet: Devnet) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with serve_in_thread(StorageSettings(root=tmp_path_factory.mktemp("storage"))) as server:
+        yield server
+
+
 @pytest.mark.parametrize("guide", CASES, ids=[case.page for case in CASES])
 def test_guides__every_example_runs_as_shown(
-    guide: Guide, cli: Cli, devnet: Devnet, monkeypatch: pytest.MonkeyPatch
+    guide: Guide,
+    cli: Cli,
+    devnet: Devnet,
+    storage: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    cli.env["VERITASK_STORAGE_URL"] = storage.url
     account = guide_account(guide.role)
     monkeypatch.setattr(sdk_wallet.Account, "create", lambda *_, **__: account)
     devnet.fund(account.address, tokens_nrlc=guide.tokens_nrlc)

@@ -1,5 +1,6 @@
 """`veritask app|dataset|workerpool deploy|show|count|transfer` and `workerpool set-policy`:
-the three kinds of assets (ERC-721 tokens), registered and owned by the wallet."""
+the three kinds of assets (ERC-721 tokens), registered and owned by the wallet. `deploy`
+also takes its fields from a project (`--from-build`, `--from-project`; cli/projects.py)."""
 
 from __future__ import annotations
 
@@ -22,22 +23,37 @@ from veritask.sdk import (
     file_checksum,
     parse_checksum,
 )
+from veritask.sdk.projects import (
+    DATASET_PROJECT_FILE,
+    DEFAULT_SCHEDULER_REWARD_RATIO,
+    DEFAULT_WORKER_STAKE_RATIO,
+    load_dataset_project,
+    load_pushed_build,
+    load_workerpool_project,
+)
 
 from .output import JsonFlag, emit_json, print_table, show
 from .state import CliState, cli_state
 
 __all__ = ["app_app", "dataset_app", "unlocked_client", "workerpool_app"]
 
-app_app = typer.Typer(help="Register, show, count and transfer apps.", no_args_is_help=True)
-dataset_app = typer.Typer(help="Register, show, count and transfer datasets.", no_args_is_help=True)
+app_app = typer.Typer(
+    help="Write, build and push app projects; register, show, count and transfer apps.",
+    no_args_is_help=True,
+)
+dataset_app = typer.Typer(
+    help="Start and push dataset projects; register, show, count and transfer datasets.",
+    no_args_is_help=True,
+)
 workerpool_app = typer.Typer(
-    help="Register, show, count and transfer workerpools; change their policies.",
+    help="Start workerpool projects; register, show, count and transfer workerpools; change "
+    "their policies.",
     no_args_is_help=True,
 )
 
-NameOption = Annotated[str, typer.Option(help="The asset's name.")]
-MultiaddrOption = Annotated[
-    str, typer.Option(help="Where the code or data is (a docker image, a URL, /ipfs/...).")
+OptionalMultiaddrOption = Annotated[
+    str | None,
+    typer.Option(help="Where the code or data is (a docker image, a URL, /ipfs/...)."),
 ]
 AddressArgument = Annotated[str, typer.Argument(help="The asset's address.")]
 
@@ -72,59 +88,160 @@ def _report_deployed(state: CliState, json_flag: bool, deployed: Deployed) -> No
 @app_app.command("deploy")
 def deploy_app(
     ctx: typer.Context,
-    name: NameOption,
-    multiaddr: MultiaddrOption,
-    app_type: Annotated[str, typer.Option("--type", help="DOCKER, WASM...")] = "DOCKER",
+    name: Annotated[str | None, typer.Option(help="The asset's name.")] = None,
+    multiaddr: OptionalMultiaddrOption = None,
+    app_type: Annotated[
+        str | None, typer.Option("--type", help="DOCKER (the default), WASM...")
+    ] = None,
     checksum: Annotated[
         str | None, typer.Option(help="sha256 of the code: 0x and 64 hex digits.")
     ] = None,
     mrenclave: Annotated[
         str, typer.Option(help="The TEE fingerprint (text), for enclave apps.")
     ] = "",
+    from_build: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-build",
+            help="An app project built and pushed (`app build`, `app push`): its name, "
+            "multiaddr, type and checksum.",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Register an app owned by the wallet (refused if the same app exists)."""
     state = cli_state(ctx)
-    digest = parse_checksum(checksum) if checksum is not None else b"\x00" * 32
+    if from_build is not None:
+        if any(value is not None for value in (name, multiaddr, app_type, checksum)):
+            raise InvalidInput(
+                "--from-build takes the name, multiaddr, type and checksum from the build: "
+                "leave out --name, --multiaddr, --type and --checksum"
+            )
+        project, build = load_pushed_build(from_build)
+        name, multiaddr, app_type = project.name, build.multiaddr, build.app_type
+        digest = build.checksum
+    else:
+        _require_options(("--name", name), ("--multiaddr", multiaddr), alternative="--from-build")
+        digest = parse_checksum(checksum) if checksum is not None else b"\x00" * 32
     client = unlocked_client(state)
     deployed = client.assets.deploy_app(
-        name, multiaddr, app_type=app_type, checksum=digest, mrenclave=mrenclave.encode()
+        str(name),
+        str(multiaddr),
+        app_type=app_type or "DOCKER",
+        checksum=digest,
+        mrenclave=mrenclave.encode(),
     )
     _report_deployed(state, json_output, deployed)
+
+
+def _require_options(*given: tuple[str, str | None], alternative: str) -> None:
+    missing = [option for option, value in given if value is None]
+    if missing:
+        raise InvalidInput(f"give {' and '.join(missing)}, or {alternative} FOLDER")
 
 
 @dataset_app.command("deploy")
 def deploy_dataset(
     ctx: typer.Context,
-    name: NameOption,
-    multiaddr: MultiaddrOption,
+    name: Annotated[str | None, typer.Option(help="The asset's name.")] = None,
+    multiaddr: OptionalMultiaddrOption = None,
     checksum: Annotated[
         str | None, typer.Option(help="sha256 of the data: 0x and 64 hex digits.")
     ] = None,
     file: Annotated[
         Path | None, typer.Option(help="The dataset's file: its sha256 is the checksum.")
     ] = None,
+    from_project: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-project",
+            help="A dataset project (`dataset init`, `dataset push`): its name, multiaddr "
+            "and file's sha256.",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Register a dataset owned by the wallet (refused if the same dataset exists)."""
     state = cli_state(ctx)
-    if (checksum is None) == (file is None):
-        raise InvalidInput("give the dataset's checksum: either --checksum or --file")
+    if from_project is not None:
+        if any(value is not None for value in (name, multiaddr, checksum, file)):
+            raise InvalidInput(
+                "--from-project takes the name, multiaddr and checksum from the project: "
+                "leave out --name, --multiaddr, --checksum and --file"
+            )
+        project = load_dataset_project(from_project)
+        if not project.multiaddr:
+            raise InvalidInput(
+                f"{from_project / DATASET_PROJECT_FILE} has no multiaddr: run `veritask "
+                f"dataset push {from_project}`, or set it to where the file is served"
+            )
+        name, multiaddr, file = project.name, project.multiaddr, project.path
+    else:
+        _require_options(("--name", name), ("--multiaddr", multiaddr), alternative="--from-project")
+        if (checksum is None) == (file is None):
+            raise InvalidInput("give the dataset's checksum: either --checksum or --file")
     digest = parse_checksum(checksum) if checksum is not None else file_checksum(Path(str(file)))
     client = unlocked_client(state)
-    _report_deployed(state, json_output, client.assets.deploy_dataset(name, multiaddr, digest))
+    deployed = client.assets.deploy_dataset(str(name), str(multiaddr), digest)
+    _report_deployed(state, json_output, deployed)
 
 
 @workerpool_app.command("deploy")
 def deploy_workerpool(
     ctx: typer.Context,
-    description: Annotated[str, typer.Option(help="What the workerpool offers.")],
+    description: Annotated[str | None, typer.Option(help="What the workerpool offers.")] = None,
+    from_project: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-project",
+            help="A workerpool project (`workerpool init`): its description and policies.",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Register a workerpool owned by the wallet, with the default policies."""
+    """Register a workerpool owned by the wallet, with the default policies (or the
+    project's, set by a second transaction)."""
     state = cli_state(ctx)
+    project = None
+    if from_project is not None:
+        if description is not None:
+            raise InvalidInput("--from-project takes the description from the project")
+        project = load_workerpool_project(from_project)
+        description = project.description
+    _require_options(("--description", description), alternative="--from-project")
     client = unlocked_client(state)
-    _report_deployed(state, json_output, client.assets.deploy_workerpool(description))
+    deployed = client.assets.deploy_workerpool(str(description))
+    policy = None
+    if project is not None and (
+        project.worker_stake_ratio,
+        project.scheduler_reward_ratio,
+    ) != (DEFAULT_WORKER_STAKE_RATIO, DEFAULT_SCHEDULER_REWARD_RATIO):
+        policy = client.assets.set_policy(
+            deployed.address,
+            worker_stake_ratio=project.worker_stake_ratio,
+            scheduler_reward_ratio=project.scheduler_reward_ratio,
+        )
+    if policy is None or project is None:
+        _report_deployed(state, json_output, deployed)
+        return
+    if state.as_json(json_output):
+        emit_json(
+            {
+                "kind": deployed.kind,
+                "address": deployed.address,
+                **_tx_fields(deployed.tx),
+                "worker_stake_ratio": project.worker_stake_ratio,
+                "scheduler_reward_ratio": project.scheduler_reward_ratio,
+                "policy_tx": _tx_fields(policy),
+            }
+        )
+        return
+    _show_tx(f"deployed {deployed.kind} {deployed.address}", deployed.tx)
+    _show_tx(
+        f"worker stake ratio {project.worker_stake_ratio} %, "
+        f"scheduler reward ratio {project.scheduler_reward_ratio} %",
+        policy,
+    )
 
 
 def _show_asset(ctx: typer.Context, kind: AssetKind, address: str, json_flag: bool) -> None:

@@ -167,11 +167,13 @@ def watch(
 ) -> None:
     """Follow a deal's tasks live until each is completed or failed (exit code 5 when not
     every task completed)."""
-    from .watch import watch_deal  # here: watch.py imports this module's task_fields
+    from .watch import end_of_watch, watch_deal  # here: watch.py imports this module
 
     state = cli_state(ctx)
+    as_json = state.as_json(json_output)
     deals = state.client(state.profile()).deals(from_block=from_block)
-    watch_deal(deals, parse_deal_id(deal_id), as_json=state.as_json(json_output), timeout_s=timeout)
+    last = watch_deal(deals, parse_deal_id(deal_id), as_json=as_json, timeout_s=timeout)
+    end_of_watch(last, as_json=as_json, timeout_s=timeout)
 
 
 def signing_deals(state: CliState, deal_id: bytes, from_block: int) -> Deals:

@@ -1,9 +1,13 @@
-"""`python -m veritask.cli.demo`: starts anvil on 127.0.0.1, deploys the whole protocol,
-prints the addresses, then registers demo assets and matches a first deal.
+"""`python -m veritask.cli.demo` (what `./scripts/demo` runs): the whole marketplace on
+loopback, and one task from order to verified result.
 
-With `--keep` the node listens on 127.0.0.1:8545 (the CLI's default "devnet" profile) and
-stays up until Ctrl-C, and the deployment is written to `--out` (default
-`.veritask/devnet.json`) for other tools to use.
+It starts a devnet (anvil, the contracts, storage, market, a scheduler and two workers),
+registers and publishes the demo apps, then acts as a requester through the SDK, as a user
+would: picks the cheapest orders on the market, matches a deal, follows the task, downloads
+the result archive and checks it against the task's on-chain digest, and prints it.
+
+With `--keep` the devnet stays up until Ctrl-C, its node on 127.0.0.1:8545 and its state
+where `veritask devnet status` finds it, so the CLI's built-in "devnet" profile reaches it.
 """
 
 from __future__ import annotations
@@ -11,97 +15,79 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
-from web3 import Web3
-
-from veritask.chain.anvil import Anvil
-from veritask.chain.deploy import Deployment, deploy_protocol
-from veritask.chain.protocol import ProtocolClient
-from veritask.domain.ids import task_ids
-from veritask.domain.orders import AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder
-from veritask.domain.signing import sign_order
 from veritask.errors import InvalidInput, VeritaskError
+from veritask.sdk import Profile, RunRequest, Veritask, checksum_address, format_rlc
+from veritask.sdk.deals import COMPLETED
+from veritask.sdk.results import Results
 
-RLC = 10**9
-# The port of the CLI's default "devnet" profile.
-DEVNET_PORT = 8545
+from .devnet_process import (
+    DEVNET_RPC_PORT,
+    devnet_state,
+    publish_demo_orders,
+    register_demo_assets,
+)
+from .devnet_state import STATE_FILE, devnet_dir, read_state
+from .stack import RLC, Stack
+
+_TASK_TIMEOUT_S = 120.0
 
 
-def _account(w3: Web3, name: str) -> LocalAccount:
-    account: LocalAccount = Account.from_key(keccak(text=f"veritask devnet {name}"))
-    w3.provider.make_request("anvil_setBalance", [account.address, hex(10**21)])  # type: ignore[arg-type]
-    return account
+def _say(started: float, text: str) -> None:
+    print(f"[{time.monotonic() - started:6.2f} s] {text}", flush=True)
 
 
-def _first_deal(client: ProtocolClient, deployer: LocalAccount) -> None:
-    w3 = client.w3
-    developer, pool_owner, requester = (
-        _account(w3, "app developer"),
-        _account(w3, "workerpool owner"),
-        _account(w3, "requester"),
+def _run_task(stack: Stack, app: str, args: str, out: Path, started: float) -> str:
+    """Runs `app` as the demo requester through the SDK; the result's text."""
+    requester = stack.accounts["requester"]
+    profile = Profile(
+        "demo",
+        rpc_url=stack.rpc_url,
+        hub=stack.hub,
+        market_url=stack.market_url,
+        storage_url=stack.storage_url,
     )
-    app = client.create_app(
-        developer, "hello-world", "DOCKER", b"localhost/veritask/hello:1", keccak(b"hello")
+    client = Veritask(profile, requester)
+    plan = client.runs.prepare(RunRequest(app=app, args=args))
+    _say(
+        started,
+        f"orders picked from the market ({', '.join(plan.from_market)}): "
+        f"{format_rlc(plan.task_price)} RLC a task",
     )
-    workerpool = client.create_workerpool(pool_owner, "demo workerpool")
-    for account in (requester, pool_owner):
-        client.transfer_tokens(deployer, account.address, 100 * RLC)
-        client.deposit(account, 100 * RLC)
-    domain = client.domain
-    result = client.match_orders(
-        requester,
-        sign_order(AppOrder(app, 1 * RLC, 10), domain, developer.key),  # type: ignore[arg-type]
-        DatasetOrder(),
-        sign_order(  # type: ignore[arg-type]
-            WorkerpoolOrder(workerpool, 2 * RLC, 10, category=0, trust=1), domain, pool_owner.key
-        ),
-        sign_order(  # type: ignore[arg-type]
-            RequestOrder(
-                app=app,
-                appmaxprice=1 * RLC,
-                workerpool=workerpool,
-                workerpoolmaxprice=2 * RLC,
-                requester=requester.address,
-                volume=1,
-                category=0,
-                trust=1,
-                beneficiary=requester.address,
-                params='{"iexec_args": "hello"}',
-            ),
-            domain,
-            requester.key,
-        ),
-    )
-    deal = client.deal(result.deal_id)
-    free, frozen = client.account(requester.address)
-    print()
-    print(f"app          {app}  (owner {developer.address})")
-    print(f"workerpool   {workerpool}  (owner {pool_owner.address})")
-    print(f"deal         0x{result.deal_id.hex()}  volume {result.volume}, trust {deal.trust}")
-    for task in task_ids(result.deal_id, deal.bot_first, deal.bot_size):
-        print(f"task         0x{task.hex()}  waiting for a worker")
-    print(f"requester    {requester.address}  free {free / RLC} RLC, frozen {frozen / RLC} RLC")
-    print(f"gas          matchOrders {result.receipt['gasUsed']:,}")
-
-
-def _fund(client: ProtocolClient, deployer: LocalAccount, address: str) -> None:
-    if not Web3.is_address(address):
-        raise InvalidInput(f"--fund {address!r} is not an address (expected 0x and 40 hex digits)")
-    target = Web3.to_checksum_address(address)
-    client.w3.provider.make_request("anvil_setBalance", [target, hex(10 * 10**18)])  # type: ignore[arg-type]
-    client.transfer_tokens(deployer, target, 100 * RLC)
-    print(f"funded       {target}  10 ETH for gas, 100 RLC in its wallet")
+    ordered = time.monotonic()
+    run = client.runs.submit(plan)
+    _say(started, f"deal 0x{run.deal_id.hex()} matched (gas {run.tx.gas_used:,})")
+    _say(started, f"task 0x{run.task_ids[0].hex()}")
+    deals = client.deals(from_block=run.tx.block_number)
+    last = None
+    for view in deals.watch(run.deal_id, poll_s=0.05, timeout_s=_TASK_TIMEOUT_S):
+        task = view.tasks[0]
+        _say(started, f"task status {task.status_name}: {task.next_step()}")
+        last = view
+    if last is None or last.tasks[0].status != COMPLETED:
+        raise VeritaskError(f"the task did not complete within {_TASK_TIMEOUT_S:g} s")
+    result = Results(client, deals=deals).download(f"0x{run.deal_id.hex()}:0", out)
+    elapsed = time.monotonic() - ordered
+    _say(started, f"result /ipfs/{result.cid} downloaded into {out}")
+    _say(started, f"digest 0x{result.digest.hex()} matches the on-chain result digest")
+    _say(started, f"order to verified result: {elapsed:.2f} s")
+    text = (out / "result.txt").read_text(encoding="utf-8").strip()
+    free, frozen = stack.protocol.account(requester.address)
+    _say(started, f"requester balance: {free / RLC:g} RLC free, {frozen / RLC:g} RLC frozen")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="veritask-demo", description=__doc__)
-    parser.add_argument("--keep", action="store_true", help="keep anvil running until Ctrl-C")
-    parser.add_argument("--out", type=Path, default=Path(".veritask/devnet.json"))
+    parser.add_argument("--keep", action="store_true", help="keep the devnet up until Ctrl-C")
+    parser.add_argument("--args", default="World", help="the hello app's arguments")
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--fund",
         action="append",
@@ -110,41 +96,65 @@ def main(argv: list[str] | None = None) -> int:
         help="give this address 10 ETH for gas and 100 RLC (devnet only; repeatable)",
     )
     args = parser.parse_args(argv)
+    started = time.monotonic()
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
     try:
-        with Anvil(port=DEVNET_PORT if args.keep else None) as anvil:
-            w3 = Web3(Web3.HTTPProvider(anvil.url))
-            deployer = _account(w3, "deployer")
-            started = time.monotonic()
-            deployment: Deployment = deploy_protocol(w3, deployer)
-            print(f"anvil        {anvil.url}  chain id {deployment.chain_id}")
-            for name in (
-                "token",
-                "app_registry",
-                "dataset_registry",
-                "workerpool_registry",
-                "annex",
-                "hub",
-            ):
-                print(f"{name:<20} {getattr(deployment, name)}")
-            print(f"deployed in {time.monotonic() - started:.1f} s")
-            client = ProtocolClient(w3, deployment)
-            _first_deal(client, deployer)
-            for address in args.fund:
-                _fund(client, deployer, address)
-            if args.keep:
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                args.out.write_text(deployment.to_json())
-                print(f"\ndeployment written to {args.out}; anvil runs until Ctrl-C")
-                print(f"use it: export VERITASK_HUB={deployment.hub}; veritask info")
-                signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-                while anvil.running:
-                    time.sleep(0.5)
+        funded = [checksum_address(a, source=f"--fund {a!r}") for a in args.fund]
+        if args.keep and read_state(devnet_dir()) is not None:
+            raise InvalidInput("a devnet already runs: stop it with `veritask devnet down`")
+        with tempfile.TemporaryDirectory(prefix="veritask-demo-") as scratch:
+            stack = Stack(
+                workers=args.workers,
+                work_dir=Path(scratch) / "devnet",
+                anvil_port=DEVNET_RPC_PORT if args.keep else None,
+                market=True,
+            )
+            with stack:
+                _say(started, f"anvil {stack.rpc_url}, hub {stack.hub}")
+                _say(started, f"storage {stack.storage_url}, market {stack.market_url}")
+                _say(started, f"scheduler {stack.scheduler_url}, {len(stack.workers)} workers")
+                apps, datasets = register_demo_assets(stack)
+                publish_demo_orders(stack, apps, datasets)
+                for name, address in apps.items():
+                    _say(started, f"app {name} {address} published on the market")
+                for address in funded:
+                    stack.fund(address, tokens_nrlc=100 * RLC, gas_wei=10 * 10**18)
+                    _say(started, f"funded {address}: 10 ETH for gas, 100 RLC in its wallet")
+                text = _run_task(stack, apps["hello"], args.args, Path(scratch) / "result", started)
+                print(f"\nresult: {text}", flush=True)
+                if args.keep:
+                    _keep(stack, apps, datasets, stop, on_signal)
     except VeritaskError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _keep(
+    stack: Stack,
+    apps: dict[str, str],
+    datasets: dict[str, str],
+    stop: threading.Event,
+    on_signal: Callable[[int, FrameType | None], None],
+) -> None:
+    """Publishes the devnet's state for the CLI and waits for Ctrl-C or SIGTERM."""
+    folder = devnet_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / STATE_FILE).write_text(devnet_state(stack, apps, datasets).to_json())
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print("\nthe devnet runs until Ctrl-C; in another shell: veritask devnet status", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        (folder / STATE_FILE).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from veritask.errors import (
     ChainError,
     IntegrityError,
     InvalidInput,
-    StorageError,
+    ServiceError,
     ToolError,
     VeritaskError,
 )
@@ -23,7 +23,7 @@ class ExitCode(IntEnum):
     CHAIN = 3  # ChainError, ContractRevert: the node refused, reverted or did not answer
     TOOL = 4  # ToolError: a local tool (anvil, vyper) is missing or failed
     TASKS_UNFINISHED = 5  # a watch ended with tasks failed, claimable or still running
-    SERVICE = 6  # StorageError: a Veritask service refused, failed or did not answer
+    SERVICE = 6  # ServiceError: a Veritask service (storage, market, scheduler) failed
     INTEGRITY = 7  # IntegrityError: downloaded data does not match its on-chain digest
 
 
@@ -34,7 +34,7 @@ def exit_code_for(exc: VeritaskError) -> ExitCode:
         return ExitCode.CHAIN
     if isinstance(exc, ToolError):
         return ExitCode.TOOL
-    if isinstance(exc, StorageError):
+    if isinstance(exc, ServiceError):
         return ExitCode.SERVICE
     if isinstance(exc, IntegrityError):
         return ExitCode.INTEGRITY

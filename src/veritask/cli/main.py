@@ -32,7 +32,20 @@ from veritask.sdk import (
     select_profile,
 )
 
-from . import account, assets, category, deal, order, result, run, task, wallet
+from . import (
+    account,
+    assets,
+    category,
+    deal,
+    devnet,
+    order,
+    orderbook,
+    projects,  # noqa: F401 (registers app/dataset/workerpool init, build, push)
+    result,
+    run,
+    task,
+    wallet,
+)
 from .exit_codes import exit_code_for
 from .output import JsonFlag, emit_json, error_line, print_table, show
 from .state import CliState, cli_state
@@ -70,7 +83,9 @@ app.add_typer(assets.app_app, name="app")
 app.add_typer(assets.dataset_app, name="dataset")
 app.add_typer(assets.workerpool_app, name="workerpool")
 app.add_typer(order.app, name="order")
+app.add_typer(orderbook.app, name="orderbook")
 app.add_typer(category.app, name="category")
+app.add_typer(devnet.app, name="devnet")
 app.command(name="run")(run.run)
 
 

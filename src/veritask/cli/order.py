@@ -1,5 +1,6 @@
-"""`veritask order init|sign|show|cancel`: order files (PROTOCOL.md A3) written unsigned,
-signed by the wallet that owns the asset, checked against the hub, cancelled on chain."""
+"""`veritask order init|sign|show|cancel|publish|unpublish`: order files (PROTOCOL.md A3)
+written unsigned, signed by the wallet that owns the asset, checked against the hub,
+cancelled on chain, published to (or taken out of) a market's order book."""
 
 from __future__ import annotations
 
@@ -31,12 +32,15 @@ from veritask.sdk import (
 )
 
 from .assets import unlocked_client
+from .orderbook import MarketUrlOption, market_client
 from .output import JsonFlag, emit_json, print_table, show
 from .state import CliState, cli_state
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Write, sign, check and cancel orders.", no_args_is_help=True)
+app = typer.Typer(
+    help="Write, sign, check, cancel, publish and unpublish orders.", no_args_is_help=True
+)
 init_app = typer.Typer(help="Write an unsigned order file.", no_args_is_help=True)
 app.add_typer(init_app, name="init")
 
@@ -338,3 +342,48 @@ def cancel(ctx: typer.Context, file: FileArgument, json_output: JsonFlag = False
         return
     show(f"cancelled {kind} order {order_hash}: tx {tx.tx_hash}")
     show(f"block {tx.block_number}, gas {tx.gas_used:,}")
+
+
+@app.command()
+def publish(
+    ctx: typer.Context,
+    file: FileArgument,
+    market_url_option: MarketUrlOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Publish a signed order file to a market's order book (free; nothing on chain)."""
+    state = cli_state(ctx)
+    order = load_order(file)
+    with market_client(state, market_url_option) as market:
+        item = market.publish(order)
+        url = market.url
+    if state.as_json(json_output):
+        emit_json({**item.as_json(), "market_url": url})
+        return
+    show(f"published {item.kind} order {item.order_hash} on {url}")
+    show(f"{item.remaining} of {item.volume} task(s) left, signed by {item.signer}")
+
+
+@app.command()
+def unpublish(
+    ctx: typer.Context,
+    order: Annotated[str, typer.Argument(help="An order file, or an order hash (0x...).")],
+    market_url_option: MarketUrlOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Take an order out of a market's book, signed by the wallet (its owner). The signed
+    order stays valid on chain: `order cancel` closes it for good."""
+    state = cli_state(ctx)
+    profile = state.profile()
+    if order.startswith("0x") and len(order) == 66:
+        order_hash = order.lower()
+    else:
+        order_hash = "0x" + state.client(profile).orders.order_hash(load_order(Path(order))).hex()
+    account = state.unlock(state.find_wallet(profile))
+    with market_client(state, market_url_option) as market:
+        item = market.unpublish(order_hash, account.key)
+        url = market.url
+    if state.as_json(json_output):
+        emit_json({**item.as_json(), "market_url": url})
+        return
+    show(f"unpublished {item.kind} order {item.order_hash} from {url}")

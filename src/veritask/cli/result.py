@@ -4,17 +4,17 @@ storage, unpacked, and checked against the task's on-chain result digest."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from veritask.sdk.results import Results
+from veritask.sdk.results import DownloadedResult, Results
 
 from .deal import FromBlockOption
 from .output import JsonFlag, emit_json, show
 from .state import cli_state
 
-__all__ = ["app"]
+__all__ = ["app", "result_fields", "show_result"]
 
 app = typer.Typer(help="Download task results.", no_args_is_help=True)
 
@@ -43,17 +43,24 @@ def download(
     folder = out or Path.cwd() / f"result-0x{target.task_id.hex()}"
     result = results.download(task, folder)
     if state.as_json(json_output):
-        emit_json(
-            {
-                "task_id": "0x" + result.task.task_id.hex(),
-                "location": f"/ipfs/{result.cid}",
-                "folder": str(result.folder),
-                "files": [str(path.relative_to(result.folder)) for path in result.files],
-                "digest": "0x" + result.digest.hex(),
-                "verified": True,
-            }
-        )
+        emit_json(result_fields(result))
         return
+    show_result(result)
+
+
+def result_fields(result: DownloadedResult) -> dict[str, Any]:
+    return {
+        "task_id": "0x" + result.task.task_id.hex(),
+        "location": f"/ipfs/{result.cid}",
+        "folder": str(result.folder),
+        "files": [str(path.relative_to(result.folder)) for path in result.files],
+        "digest": "0x" + result.digest.hex(),
+        "verified": True,
+    }
+
+
+def show_result(result: DownloadedResult) -> None:
+    """Where the result is, that it was verified, and its small text files' content."""
     show(f"task 0x{result.task.task_id.hex()}: result /ipfs/{result.cid}")
     show(f"unpacked into {result.folder} ({len(result.files)} files)")
     show(f"digest 0x{result.digest.hex()} matches the task's on-chain result digest")

@@ -1,5 +1,6 @@
-"""`veritask run APP`: one deal of an app, from order files and the wallet's own assets,
-checked before anything is sent, shown with its cost and confirmed, then matched on chain.
+"""`veritask run APP`: one deal of an app, from order files, the market's cheapest
+compatible orders and the wallet's own assets, checked before anything is sent, shown with
+its cost and confirmed, then matched on chain.
 The logic is `veritask.sdk.run`; this module parses options and prints."""
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import typer
 from veritask.domain.orders import ZERO_ADDRESS, AppOrder, DatasetOrder, WorkerpoolOrder
 from veritask.errors import InvalidInput
 from veritask.sdk import (
+    MarketClient,
     RunPlan,
     RunRequest,
     RunResult,
+    Runs,
+    Veritask,
     checksum_address,
     format_rlc,
     load_order,
@@ -22,16 +26,21 @@ from veritask.sdk import (
     parse_amount,
     parse_tag,
 )
+from veritask.sdk.deals import COMPLETED
+from veritask.sdk.results import Results
 
 from .assets import unlocked_client
 from .order import parse_salt
+from .orderbook import MarketUrlOption, market_url
 from .output import JsonFlag, emit_json, print_table, show
+from .result import result_fields, show_result
 from .state import cli_state
+from .watch import end_of_watch, watch_deal
 
 __all__ = ["run"]
 
 _O = TypeVar("_O", AppOrder, DatasetOrder, WorkerpoolOrder)
-_WAITING = "waiting for a worker (execution comes with the worker service)"
+_WAITING = "waiting for a worker"
 
 
 def _hex(value: bytes) -> str:
@@ -91,6 +100,7 @@ def _plan_fields(plan: RunPlan) -> dict[str, Any]:
         "total_nrlc": plan.total_nrlc,
         "total_rlc": format_rlc(plan.total_nrlc),
         "signed_here": list(plan.signed_here),
+        "from_market": list(plan.from_market),
         "params": plan.request_order.params,
     }
 
@@ -145,15 +155,24 @@ def run(
         typer.Option(help="The request order's salt, 0x and 64 hex digits (default: random)."),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    market_url_option: MarketUrlOption = None,
     watch: Annotated[
-        bool, typer.Option(help="Follow the tasks (needs the worker service: not yet).")
+        bool,
+        typer.Option(
+            help="Follow the tasks live until each completes or fails, then download and "
+            "verify the results into ./result-<task id>."
+        ),
     ] = False,
+    timeout: Annotated[
+        float | None, typer.Option(min=0, help="With --watch: stop watching after S seconds.")
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Run an app: match its orders into a deal and print the deal and task ids.
 
-    Orders come from --app-order, --dataset-order and --workerpool-order files, or are
-    signed here for the assets the wallet owns. Everything is checked before sending.
+    Orders come from --app-order, --dataset-order and --workerpool-order files, else the
+    market's cheapest compatible ones, else are signed here for the assets the wallet owns.
+    Everything is checked before sending.
     """
     state = cli_state(ctx)
     as_json = state.as_json(json_output)
@@ -180,10 +199,13 @@ def run(
         salt=parse_salt(salt) if salt is not None else None,
     )
     client = unlocked_client(state)
-    runs = client.runs
+    url = market_url(state, market_url_option)
+    runs = Runs(client, MarketClient(url, timeout_s=state.timeout_s)) if url else client.runs
     plan = runs.prepare(request)
     if not as_json:
         print_table(_cost_rows(plan), ("", "address", "per task (RLC)", "total (RLC)"))
+        if plan.from_market and runs.market is not None:
+            show(f"orders from the market {runs.market.url}: {', '.join(plan.from_market)}")
         if plan.signed_here:
             show(f"orders signed by the wallet: {', '.join(plan.signed_here)} (price 0)")
         if not yes and not typer.confirm(
@@ -193,10 +215,36 @@ def run(
     result = runs.submit(plan)
     if as_json:
         emit_json(_result_fields(result))
+    else:
+        show(f"deal {_hex(result.deal_id)}: {result.volume} task(s), tx {result.tx.tx_hash}")
+        for index, task in enumerate(result.task_ids):
+            show(f"task {index} {_hex(task)} {_WAITING}")
+    if not watch:
+        if not as_json:
+            show(f"follow it with `veritask deal watch {_hex(result.deal_id)}`")
         return
-    show(f"deal {_hex(result.deal_id)}: {result.volume} task(s), tx {result.tx.tx_hash}")
-    for index, task in enumerate(result.task_ids):
-        show(f"task {index} {_hex(task)} {_WAITING}")
-    if watch:
-        show("--watch needs the worker service, which does not exist yet: nothing to follow")
-    show(f"see it with `veritask deal show {_hex(result.deal_id)}`")
+    _watch_and_download(client, result, as_json=as_json, timeout_s=timeout)
+
+
+def _watch_and_download(
+    client: Veritask, result: RunResult, *, as_json: bool, timeout_s: float | None
+) -> None:
+    """Follows the deal's tasks, then downloads and verifies each completed task's result;
+    exits with code 5 unless every task completed."""
+    deals = client.deals(from_block=result.tx.block_number)
+    last = watch_deal(deals, result.deal_id, as_json=as_json, timeout_s=timeout_s, poll_s=0.2)
+    completed = [task for task in last.tasks if task.status == COMPLETED and task.results]
+    if completed and not client.profile.storage_url:
+        message = "no storage_url in the profile: download results with `veritask result download`"
+        if not as_json:
+            show(message)
+        completed = []
+    results = Results(client, deals=deals)
+    for task in completed:
+        ref = f"{_hex(task.deal_id)}:{task.index}"
+        downloaded = results.download(ref, Path.cwd() / f"result-{_hex(task.task_id)}")
+        if as_json:
+            emit_json({"event": "result", **result_fields(downloaded)})
+        else:
+            show_result(downloaded)
+    end_of_watch(last, as_json=as_json, timeout_s=timeout_s)

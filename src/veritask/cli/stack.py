@@ -40,6 +40,9 @@ from veritask.domain.orders import (
 )
 from veritask.domain.signing import sign_order
 from veritask.errors import ToolError
+from veritask.market.server import MarketServer
+from veritask.market.server import serve_in_thread as serve_market_in_thread
+from veritask.market.settings import MarketSettings
 from veritask.scheduler.service import Scheduler
 from veritask.scheduler.settings import SchedulerSettings
 from veritask.scheduler.store import WorkerRow
@@ -101,6 +104,9 @@ class Stack:
         heartbeat_s: float = 0.5,
         lost_after_s: float = 4.0,
         anvil_port: int | None = None,
+        storage_port: int = 0,
+        market: bool = False,
+        market_port: int = 0,
     ) -> None:
         self._own_dir = work_dir is None
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="veritask-stack-"))
@@ -122,6 +128,10 @@ class Stack:
         self.workers: list[StackWorker] = []
         self.scheduler: Scheduler | None = None
         self._storage: RunningServer | None = None
+        self._storage_port = storage_port
+        self._with_market = market
+        self._market_port = market_port
+        self.market: MarketServer | None = None
         self._scheduler_port = 0
         self._w3: Web3 | None = None
         self._protocol: ProtocolClient | None = None
@@ -160,6 +170,12 @@ class Stack:
         return self._storage.url
 
     @property
+    def market_url(self) -> str:
+        if self.market is None:
+            raise ToolError("the stack runs no market (Stack(market=True) starts one)")
+        return self.market.url
+
+    @property
     def scheduler_url(self) -> str:
         if self.scheduler is None:
             raise ToolError("the scheduler is not running")
@@ -186,9 +202,10 @@ class Stack:
 
     def _forget_previous_chain(self) -> None:
         """Every start runs a new chain: state kept for an older one would not match it."""
-        if self._own_database:
-            for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm"):
+            if self._own_database:
                 (self.work_dir / f"scheduler.db{suffix}").unlink(missing_ok=True)
+            (self.work_dir / f"market.db{suffix}").unlink(missing_ok=True)
         shutil.rmtree(self.work_dir / "workers", ignore_errors=True)
 
     def _start(self) -> None:
@@ -215,7 +232,19 @@ class Stack:
                 owner.key,
             ),
         )
-        self._storage = serve_in_thread(StorageSettings(root=self.work_dir / "storage", port=0))
+        self._storage = serve_in_thread(
+            StorageSettings(root=self.work_dir / "storage", port=self._storage_port)
+        )
+        if self._with_market:
+            self.market = serve_market_in_thread(
+                MarketSettings(
+                    rpc_url=self.rpc_url,
+                    hub=self.hub,
+                    database_url=f"sqlite:///{self.work_dir / 'market.db'}",
+                    port=self._market_port,
+                    poll_interval_s=0.2,
+                )
+            )
         self.start_scheduler()
         for _ in range(self.worker_count):
             self.add_worker()
@@ -428,6 +457,9 @@ class Stack:
         for worker in self.workers:
             self._end(worker, signal.SIGTERM)
         self.stop_scheduler()
+        if self.market is not None:
+            self.market.stop()
+            self.market = None
         if self._storage is not None:
             self._storage.stop()
             self._storage = None

@@ -3,7 +3,7 @@ the chain profile, the wallet folder and wallet, the password, a connected SDK c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import typer
@@ -11,18 +11,23 @@ from eth_account.signers.local import LocalAccount
 
 from veritask.errors import InvalidInput
 from veritask.sdk import (
+    DEFAULT_PROFILE_NAME,
     DEFAULT_TIMEOUT_S,
+    DEVNET_RPC_URL,
     SECURE_KDF,
     KeystoreKdf,
     Profile,
     Veritask,
     Wallet,
     default_wallet_dir,
+    find_config_file,
     find_wallet,
     load_profile,
     resolve_password,
     unlock_wallet,
 )
+
+from .devnet_state import devnet_dir, read_state
 
 __all__ = ["CliState", "cli_state"]
 
@@ -48,13 +53,14 @@ class CliState:
         return command_flag or self.json_output
 
     def profile(self) -> Profile:
-        return load_profile(
+        profile = load_profile(
             name=self.profile_name,
             rpc_url=self.rpc_url,
             hub=self.hub,
             market_url=self.market_url,
             storage_url=self.storage_url,
         )
+        return _with_running_devnet(profile)
 
     def wallet_dir(self) -> Path:
         return default_wallet_dir()
@@ -83,6 +89,26 @@ class CliState:
 
     def client(self, profile: Profile) -> Veritask:
         return Veritask(profile, timeout_s=self.timeout_s)
+
+
+def _with_running_devnet(profile: Profile) -> Profile:
+    """Without a project file, the built-in "devnet" profile takes the addresses it lacks
+    (hub, storage, market) from the devnet that `veritask devnet up` started, if one runs."""
+    if profile.name != DEFAULT_PROFILE_NAME or find_config_file() is not None:
+        return profile
+    state = read_state(devnet_dir())
+    if state is None:
+        return profile
+    rpc_url = profile.rpc_url
+    if rpc_url == DEVNET_RPC_URL:
+        rpc_url = state.services.get("rpc", rpc_url)
+    return replace(
+        profile,
+        rpc_url=rpc_url,
+        hub=profile.hub or state.hub,
+        storage_url=profile.storage_url or state.services.get("storage"),
+        market_url=profile.market_url or state.services.get("market"),
+    )
 
 
 def cli_state(ctx: typer.Context) -> CliState:

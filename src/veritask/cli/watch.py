@@ -17,7 +17,7 @@ from .deal import task_fields
 from .exit_codes import ExitCode
 from .output import show
 
-__all__ = ["watch_deal"]
+__all__ = ["end_of_watch", "watch_deal"]
 
 
 def _hex(value: bytes) -> str:
@@ -55,8 +55,8 @@ def _changes(before: DealView | None, after: DealView) -> list[TaskView]:
 def watch_deal(
     deals: Deals, deal_id: bytes, *, as_json: bool, timeout_s: float | None, poll_s: float = 0.5
 ) -> DealView:
-    """Follows the deal until it is settled or `timeout_s` passed, printing progress; exits
-    with `TASKS_UNFINISHED` unless every task completed. Returns the last view."""
+    """Follows the deal until it is settled or `timeout_s` passed, printing progress; the
+    last view."""
     console = Console(highlight=False, soft_wrap=True)
     updates = deals.watch(deal_id, poll_s=poll_s, timeout_s=timeout_s)
     last: DealView | None = None
@@ -76,9 +76,14 @@ def watch_deal(
                 show(f"task {task.index} {_hex(task.task_id)}: {_summary(task)}")
             last = view
     assert last is not None  # watch always yields the deal once
+    return last
+
+
+def end_of_watch(last: DealView, *, as_json: bool, timeout_s: float | None) -> None:
+    """Exits with `TASKS_UNFINISHED`, saying why, unless every task of `last` completed."""
     done = sum(task.status == COMPLETED for task in last.tasks)
     if done == len(last.tasks):
-        return last
+        return
     reason = "settled" if last.settled else f"still running after {timeout_s:g} s"
     message = f"{done} of {len(last.tasks)} tasks completed ({reason})"
     if as_json:

@@ -22,6 +22,7 @@ from web3 import Web3
 from veritask.chain.node import connect, read_deployment
 from veritask.chain.protocol import ProtocolClient
 from veritask.errors import InvalidInput, VeritaskError
+from veritask.serving import RunningServer, serve_app_in_thread
 
 from .api import create_app
 from .chain_sync import ChainSync
@@ -166,7 +167,7 @@ class Scheduler:
         self.last_error = ""
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
-        self._server: Any = None
+        self._server: RunningServer | None = None
         self.url = ""
 
     def run_once(self) -> None:
@@ -200,8 +201,6 @@ class Scheduler:
 
     def start(self) -> str:
         """Serves the API and runs the chain loop in background threads; returns the URL."""
-        from .serving import serve_app_in_thread
-
         self._stop.clear()
         self.desk.closing = False
         self._loop = threading.Thread(
@@ -209,9 +208,9 @@ class Scheduler:
         )
         self._loop.start()
         self._server = serve_app_in_thread(
-            self.app, host=self.settings.host, port=self.settings.port
+            self.app, host=self.settings.host, port=self.settings.port, name="veritask-scheduler"
         )
-        self.url = str(self._server.url)
+        self.url = self._server.url
         return self.url
 
     def stop(self) -> None:

@@ -51,6 +51,18 @@ from .config import (
     select_profile,
 )
 from .deals import ClaimReport, ContributionView, Deals, DealView, TaskView
+from .market import (
+    BookPage,
+    MarketClient,
+    MarketDeal,
+    MarketError,
+    MarketEvent,
+    MarketOrder,
+    MarketRejected,
+    MarketUnavailable,
+    sign_unpublish,
+    tag_name,
+)
 from .orders import (
     ORDER_KINDS,
     TAG_NAMES,
@@ -96,6 +108,7 @@ __all__ = [
     "AppView",
     "AssetKind",
     "Assets",
+    "BookPage",
     "Categories",
     "CategoryView",
     "ChainInfo",
@@ -108,6 +121,13 @@ __all__ = [
     "Deals",
     "Deployed",
     "KeystoreKdf",
+    "MarketClient",
+    "MarketDeal",
+    "MarketError",
+    "MarketEvent",
+    "MarketOrder",
+    "MarketRejected",
+    "MarketUnavailable",
     "OrderKind",
     "OrderStatus",
     "Orders",
@@ -148,5 +168,7 @@ __all__ = [
     "save_config",
     "save_order",
     "select_profile",
+    "sign_unpublish",
+    "tag_name",
     "unlock_wallet",
 ]

@@ -1,11 +1,13 @@
 """Running an app (`Veritask.runs`): gathers the four orders of a deal, checks that they
 match (PROTOCOL.md A4) and that both sides can pay, then matches them on chain.
 
-There is no market service yet, so the app, dataset and workerpool orders come from signed
-order files, or are signed here for the assets the wallet owns (an app or dataset at price
-0, a workerpool order with the requested category, trust and tag). The request order is
-always built and signed here. `prepare` sends nothing and refuses, with the remedy, every
-run the hub would revert; `submit` sends the one `matchOrders` transaction.
+The app, dataset and workerpool orders come from signed order files when given, else the
+cheapest compatible open orders of the market (`veritask.sdk.market`, when the profile
+has a `market_url` or a client is passed), else are signed here for the assets the wallet
+owns (an app or dataset at price 0, a workerpool order with the requested category, trust
+and tag). The request order is always built and signed here. `prepare` sends nothing and
+refuses, with the remedy, every run the hub would revert; `submit` sends the one
+`matchOrders` transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import cast
+from typing import Any, cast
 
 from veritask.domain.ids import task_ids
 from veritask.domain.orders import (
@@ -33,7 +35,8 @@ from .addresses import checksum_address
 from .amounts import format_rlc
 from .assets import AssetKind, Assets
 from .client import TxSummary, Veritask
-from .orders import OrderStatus, random_salt
+from .market import MarketClient, cheapest_order, closest_workerpool_order, tag_name
+from .orders import OrderKind, OrderStatus, random_salt
 
 __all__ = [
     "SCHEDULER_STAKE_RATIO",
@@ -45,7 +48,7 @@ __all__ = [
 ]
 
 SCHEDULER_STAKE_RATIO = 30  # % of the workerpool price per task (PROTOCOL.md A4)
-_MARKET_HINT = "the market service will find orders automatically once it exists"
+_MARKET_HINT = "or set market_url in veritask.toml (or --market-url) to pick orders from a market"
 
 
 def request_params(args: str = "", input_files: Sequence[str] = ()) -> str:
@@ -89,6 +92,7 @@ class RunPlan:
     volume: int  # the deal's: the smallest remaining volume
     requester_free_nrlc: int
     signed_here: tuple[str, ...] = field(default=())  # kinds of orders the wallet signed
+    from_market: tuple[str, ...] = field(default=())  # kinds of orders taken from the market
 
     @property
     def has_dataset(self) -> bool:
@@ -135,8 +139,29 @@ def _is_zero(address: str) -> bool:
 class Runs:
     """Runs requested, signed and paid by `client.signer`."""
 
-    def __init__(self, client: Veritask) -> None:
+    def __init__(self, client: Veritask, market: MarketClient | None = None) -> None:
         self.client = client
+        if market is None and client.profile.market_url:
+            market = MarketClient(client.profile.market_url, timeout_s=client.timeout_s)
+        self.market = market
+        self._picked: list[str] = []
+
+    def _hint(self) -> str:
+        if self.market is None:
+            return _MARKET_HINT
+        return f"the market at {self.market.url} has no usable one"
+
+    def _usable(self, order: Order) -> bool:
+        """Whether an order from the market can still be matched (the market may lag)."""
+        return self.client.orders.status(order).matchable
+
+    def _from_market(self, kind: OrderKind, **filters: Any) -> Order | None:
+        if self.market is None:
+            return None
+        order = cheapest_order(self.market, kind, self._usable, **filters)
+        if order is not None:
+            self._picked.append(kind)
+        return order
 
     # ---- orders -------------------------------------------------------------------------
 
@@ -157,10 +182,21 @@ class Runs:
                     f"the app order is for app {request.app_order.app}, not {request.app}"
                 )
             return request.app_order
+        wallet = self.client._signer("run").address
+        found = self._from_market(
+            "app",
+            asset=request.app,
+            requester=wallet,
+            dataset=None if _is_zero(request.dataset) else request.dataset,
+            workerpool=None if _is_zero(request.workerpool) else request.workerpool,
+            min_tag=tag_int(request.tag) & TAG_TEE or None,
+        )
+        if found is not None:
+            return cast(AppOrder, found)
         if not self._owned("app", request.app):
             raise InvalidInput(
                 f"no app order: pass --app-order FILE (signed by the owner of app "
-                f"{request.app}), or run an app you own; {_MARKET_HINT}"
+                f"{request.app}), or run an app you own; {self._hint()}"
             )
         signed.append("app")
         order = AppOrder(
@@ -177,10 +213,19 @@ class Runs:
             return DatasetOrder()
         if request.dataset_order is not None:
             return request.dataset_order
+        found = self._from_market(
+            "dataset",
+            asset=dataset,
+            app=request.app,
+            requester=self.client._signer("run").address,
+            workerpool=None if _is_zero(request.workerpool) else request.workerpool,
+        )
+        if found is not None:
+            return cast(DatasetOrder, found)
         if not self._owned("dataset", dataset):
             raise InvalidInput(
                 f"no dataset order: pass --dataset-order FILE (signed by the owner of dataset "
-                f"{dataset}), or use a dataset you own; {_MARKET_HINT}"
+                f"{dataset}), or use a dataset you own; {self._hint()}"
             )
         signed.append("dataset")
         order = DatasetOrder(
@@ -194,6 +239,21 @@ class Runs:
         if request.workerpool_order is not None:
             return request.workerpool_order
         wallet = self.client._signer("run").address
+        filters: dict[str, Any] = {
+            "app": request.app,
+            "dataset": None if _is_zero(request.dataset) else request.dataset,
+            "requester": wallet,
+            "asset": None if _is_zero(request.workerpool) else request.workerpool,
+        }
+        found = self._from_market(
+            "workerpool",
+            category=request.category,
+            min_trust=request.trust,
+            min_tag=needed_tag or None,
+            **filters,
+        )
+        if found is not None:
+            return cast(WorkerpoolOrder, found)
         if not _is_zero(request.workerpool):
             workerpool: str | None = (
                 request.workerpool if self._owned("workerpool", request.workerpool) else None
@@ -201,6 +261,14 @@ class Runs:
         else:
             owned = Assets(self.client).owned("workerpool", wallet)
             workerpool = owned[0] if owned else None
+        if workerpool is None and self.market is not None:
+            closest = closest_workerpool_order(self.market, request.category, **filters)
+            raise InvalidInput(
+                f"no workerpool order matches category {request.category}, tag "
+                f"{tag_name(needed_tag)}, trust {request.trust} on the market at "
+                f"{self.market.url}; closest: {closest}. Change --category, --tag or "
+                "--trust, or pass --workerpool-order FILE"
+            )
         if workerpool is None:
             raise InvalidInput(
                 "no workerpool order: pass --workerpool-order FILE (signed by the workerpool "
@@ -302,6 +370,7 @@ class Runs:
 
     def prepare(self, request: RunRequest) -> RunPlan:
         """Gathers and checks the orders of `request`; sends nothing, refuses with the remedy."""
+        self._picked = []
         wallet = self.client._signer("run").address
         app_address = checksum_address(request.app, source="APP")
         if request.volume < 1:
@@ -368,6 +437,7 @@ class Runs:
             volume=volume,
             requester_free_nrlc=free,
             signed_here=tuple(signed),
+            from_market=tuple(self._picked),
         )
         self._check_balances(plan, workerpool)
         return plan

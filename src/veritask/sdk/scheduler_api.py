@@ -19,7 +19,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, ConfigDict, Field
 
-from veritask.errors import VeritaskError
+from veritask.errors import ServiceError
 
 __all__ = [
     "ADDRESS_HEADER",
@@ -52,14 +52,13 @@ TIMESTAMP_HEADER = "X-Veritask-Timestamp"
 SIGNATURE_HEADER = "X-Veritask-Signature"
 
 
-class SchedulerApiError(VeritaskError):
+class SchedulerApiError(ServiceError):
     """The scheduler refused a request or did not answer. `status` is the HTTP status (0
     when nothing answered) and `code` the scheduler's machine-readable error code."""
 
     def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
-        super().__init__(message)
+        super().__init__(message, code)
         self.status = status
-        self.code = code
 
 
 def login_message(address: str, challenge: str) -> str:

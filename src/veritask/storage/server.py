@@ -1,19 +1,15 @@
-"""Running an ASGI app with uvicorn on an already-bound socket, in a background thread
-(`serve_app_in_thread`, `serve_in_thread` for the storage service) or in the foreground
-(`serve_forever`). Binding first means port 0 works and the URL is known before serving.
-"""
+"""Serving the storage service: `serve_in_thread` runs it in-process on a loopback port
+(the devnet, tests); the shared machinery is `veritask.serving`'s."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from types import TracebackType
-
-import uvicorn
-from starlette.types import ASGIApp
-
-from veritask.errors import StorageError
+from veritask.serving import (
+    RunningServer,
+    bind_socket,
+    serve_app_in_thread,
+    serve_forever,
+    socket_url,
+)
 
 from .app import create_app
 from .blobs import BlobStore
@@ -27,103 +23,6 @@ __all__ = [
     "serve_in_thread",
     "socket_url",
 ]
-
-_POLL_S = 0.01
-_BACKLOG = 2048  # uvicorn's default
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to (host, port) and listening; port 0 picks a free port.
-
-    Listening at once means its URL can be handed out before the server runs:
-    early connections wait in the backlog instead of being refused."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-        sock.listen(_BACKLOG)
-    except OSError as exc:
-        sock.close()
-        raise StorageError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port",
-            code="unavailable",
-        ) from exc
-    return sock
-
-
-def socket_url(sock: socket.socket) -> str:
-    """`http://host:port` of a bound socket (IPv6 hosts in brackets)."""
-    host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def _server(app: ASGIApp, log_level: str) -> uvicorn.Server:
-    # log_config=None: never reconfigure the logging of the process that embeds us.
-    config = uvicorn.Config(app, log_config=None, log_level=log_level, access_log=False)
-    return uvicorn.Server(config)
-
-
-class RunningServer:
-    """An HTTP server in a background thread: `url`, `stop()`, usable as a context manager."""
-
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, url: str) -> None:
-        self.url = url
-        self._server = server
-        self._thread = thread
-
-    @property
-    def running(self) -> bool:
-        """Whether the serving thread is alive."""
-        return self._thread.is_alive()
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stops accepting, finishes open requests (forced after `timeout_s`), joins."""
-        self._server.should_exit = True
-        self._thread.join(timeout_s)
-        if self._thread.is_alive():
-            self._server.force_exit = True
-            self._thread.join(timeout_s)
-
-    def __enter__(self) -> RunningServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def serve_app_in_thread(
-    app: ASGIApp,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    name: str = "veritask-http",
-    start_timeout_s: float = 10.0,
-    log_level: str = "warning",
-) -> RunningServer:
-    """Serves `app` from a daemon thread and returns once it accepts connections."""
-    sock = bind_socket(host, port)
-    url = socket_url(sock)
-    server = _server(app, log_level)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + start_timeout_s
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            thread.join(start_timeout_s)
-            sock.close()
-            raise StorageError(
-                f"{name} did not start on {url} within {start_timeout_s:g} s: see its log",
-                code="unavailable",
-            )
-        time.sleep(_POLL_S)
-    return RunningServer(server, thread, url)
 
 
 def serve_in_thread(
@@ -142,8 +41,3 @@ def serve_in_thread(
         name="veritask-storage",
         start_timeout_s=start_timeout_s,
     )
-
-
-def serve_forever(app: ASGIApp, sock: socket.socket, log_level: str = "info") -> None:
-    """Serves `app` on `sock` in this thread until SIGINT/SIGTERM."""
-    _server(app, log_level).run(sockets=[sock])

@@ -1,8 +1,10 @@
-"""Builds the demo apps reproducibly, with no registry: OCI images as docker-archive
-tarballs made here from Debian's static busybox plus a shell script, and WASI modules
-from WAT. Same inputs, same bytes, so the same image ID and checksums on every build.
+"""Builds apps reproducibly, with no registry: OCI images as docker-archive tarballs made
+here from Debian's static busybox plus the app's files, and WASI modules from WAT. Same
+inputs, same bytes, so the same image ID and checksums on every build. The demo apps are
+built here; `app_image`, `compile_wat` and `validate_wasm` also build the projects of
+`veritask app build`.
 
-`python -m veritask.worker.apps.build [--install] [--out DIR]` prints the checksums.
+`python -m veritask.worker.apps.build [--install] [--out DIR]` prints the demo checksums.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import wasmtime
 
-from veritask.errors import ToolError
+from veritask.errors import InvalidInput, ToolError
 from veritask.worker.runtimes.base import AppKind, AppSource, Fetch
 from veritask.worker.runtimes.containers import ContainerRuntime
 
@@ -31,9 +34,12 @@ __all__ = [
     "OCI_APPS",
     "WASM_APPS",
     "DemoApp",
+    "app_image",
     "build_app",
+    "compile_wat",
     "image_archive",
     "install_app",
+    "validate_wasm",
 ]
 
 BUSYBOX = Path("/bin/busybox")
@@ -158,6 +164,39 @@ def image_archive(tag: str, layers: list[bytes], entrypoint: list[str]) -> tuple
     return _tar(entries, payloads), image_id
 
 
+def app_image(
+    tag: str, files: Mapping[str, tuple[bytes, int]], entrypoint: list[str]
+) -> tuple[bytes, str]:
+    """A docker-archive of the busybox base layer plus one layer holding `files` (path in
+    the image without the leading `/` → (bytes, mode)), with their parent folders; and its
+    image ID (hex). `entrypoint` runs with the task's arguments appended."""
+    dirs: set[str] = set()
+    for name in files:
+        path = PurePosixPath(name)
+        if path.is_absolute() or not path.parts or ".." in path.parts or str(path) != name:
+            raise InvalidInput(f"image file {name!r}: give a plain relative path such as app/x.sh")
+        dirs.update(str(parent) for parent in path.parents if str(parent) != ".")
+    layer = _files_layer(sorted(dirs), dict(files), {})
+    return image_archive(tag, [busybox_layer(), layer], entrypoint)
+
+
+def compile_wat(text: str, source: str) -> bytes:
+    """The WASI module of a WAT text; InvalidInput naming `source` and the error's place."""
+    try:
+        return bytes(wasmtime.wat2wasm(text))
+    except wasmtime.WasmtimeError as exc:
+        where = " ".join(str(exc).split())
+        raise InvalidInput(f"{source} is not valid WAT: {where}") from exc
+
+
+def validate_wasm(module: bytes, source: str) -> None:
+    """InvalidInput unless `module` is a valid WebAssembly binary module."""
+    try:
+        wasmtime.Module.validate(wasmtime.Engine(), module)
+    except wasmtime.WasmtimeError as exc:
+        raise InvalidInput(f"{source} is not a valid WebAssembly module: {exc}") from exc
+
+
 def _source(folder: str, name: str) -> bytes:
     return (SOURCES / folder / name).read_bytes()
 
@@ -167,14 +206,14 @@ def build_app(name: str) -> DemoApp:
     """Build a demo app by name (OCI_APPS, WASM_APPS); pure, deterministic, memoized."""
     if name in OCI_APPS:
         script = _source("oci", f"{name}.sh")
-        app_layer = _files_layer(["app"], {f"app/{name}.sh": (script, 0o755)}, {})
         tag = f"{IMAGE_PREFIX}{name}:{IMAGE_TAG}"
-        archive, image_id = image_archive(tag, [busybox_layer(), app_layer], [f"/app/{name}.sh"])
+        files = {f"app/{name}.sh": (script, 0o755)}
+        archive, image_id = app_image(tag, files, [f"/app/{name}.sh"])
         return DemoApp(name, "oci", tag, bytes.fromhex(image_id), archive)
     if name in WASM_APPS:
         body = _source("wasm", f"{name.removesuffix('-wasm')}.wat").decode()
         wat = "(module\n" + _source("wasm", "wasi.wat").decode() + body + ")\n"
-        module = bytes(wasmtime.wat2wasm(wat))
+        module = compile_wat(wat, f"{name}.wat")
         return DemoApp(name, "wasm", None, hashlib.sha256(module).digest(), module)
     raise ToolError(f"no demo app {name!r}; choose one of {OCI_APPS + WASM_APPS}")
 
