@@ -74,7 +74,8 @@ def order_rows(kind: OrderKind, orders: tuple[MarketOrder, ...]) -> list[tuple[s
     rows: list[tuple[str, ...]] = []
     for item in orders:
         order = item.order
-        row = [item.order_hash, format_rlc(item.price), f"{item.remaining}/{item.volume}"]
+        asset = str(getattr(order, "app" if kind == "request" else kind))
+        row = [item.order_hash, asset, format_rlc(item.price), f"{item.remaining}/{item.volume}"]
         row.append(tag_name(order.tag))
         if kind in ("workerpool", "request"):
             row += [str(getattr(order, "category", "")), str(getattr(order, "trust", ""))]
@@ -87,7 +88,8 @@ def _columns(kind: OrderKind) -> tuple[str, ...]:
     price = "max price (RLC)" if kind == "request" else "price (RLC)"
     middle = ("category", "trust") if kind in ("workerpool", "request") else ()
     signer = "requester" if kind == "request" else "owner"
-    return ("order hash", price, "left/volume", "tag", *middle, signer)
+    asset = "app" if kind == "request" else kind
+    return ("order hash", asset, price, "left/volume", "tag", *middle, signer)
 
 
 def _print_page(state: CliState, page: BookPage, url: str, json_flag: bool) -> None:

@@ -4,15 +4,12 @@ API) and its two loops, each with a `run_once()` for deterministic tests: the ch
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -22,6 +19,7 @@ from web3 import Web3
 from veritask.chain.node import connect, read_deployment
 from veritask.chain.protocol import ProtocolClient
 from veritask.errors import InvalidInput, VeritaskError
+from veritask.sdk.wallet import load_key_file
 from veritask.serving import RunningServer, serve_app_in_thread
 
 from .api import create_app
@@ -31,29 +29,9 @@ from .driver import Driver
 from .settings import SchedulerSettings
 from .store import TaskRow, WorkerRow, make_engine, make_sessions, migrate
 
-__all__ = ["Metrics", "Scheduler", "load_account"]
+__all__ = ["Metrics", "Scheduler"]
 
 log = logging.getLogger("veritask.scheduler")
-
-
-def load_account(key_file: Path, password: str = "") -> LocalAccount:
-    """A key from a file: a 0x hex private key, or a V3 keystore unlocked by `password`."""
-    try:
-        text = key_file.read_text().strip()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read key file {key_file}: {exc.strerror or exc}") from exc
-    try:
-        key: bytes = (
-            bytes(Account.decrypt(json.loads(text), password))
-            if text.startswith("{")
-            else bytes.fromhex(text.removeprefix("0x"))
-        )
-        account: LocalAccount = Account.from_key(key)
-    except ValueError as exc:
-        raise InvalidInput(
-            f"{key_file} holds neither a hex private key nor a keystore this password opens"
-        ) from exc
-    return account
 
 
 class Metrics:
@@ -109,7 +87,7 @@ class Scheduler:
         if account is None:
             if settings.key_file is None:
                 raise InvalidInput("scheduler: set key_file (VERITASK_SCHEDULER_KEY_FILE)")
-            account = load_account(settings.key_file, settings.keystore_password)
+            account = load_key_file(settings.key_file, settings.keystore_password)
         self.account = account
         if not settings.hub or not settings.workerpool:
             raise InvalidInput("scheduler: set hub and workerpool (VERITASK_SCHEDULER_HUB, ...)")

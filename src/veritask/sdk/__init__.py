@@ -9,7 +9,8 @@
     client.deposit(parse_amount("1.5 RLC"))
     print(client.account(wallet.address).free_nrlc)
 
-Synchronous in this first version. Errors come from `veritask.errors`: `InvalidInput`
+Synchronous; `veritask.sdk.aio.AsyncVeritask` is the same client for asyncio programs.
+Errors come from `veritask.errors`: `InvalidInput`
 (change the input), `ChainError` / `ContractRevert` (the node or a contract refused).
 """
 

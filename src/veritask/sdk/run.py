@@ -163,8 +163,6 @@ class Runs:
             self._picked.append(kind)
         return order
 
-    # ---- orders -------------------------------------------------------------------------
-
     def _sign(self, order: Order) -> Order:
         signer = self.client._signer("run")
         return sign_order(order, self.client.protocol.domain, signer.key)
@@ -286,8 +284,6 @@ class Runs:
         )
         return cast(WorkerpoolOrder, self._sign(order))
 
-    # ---- checks -------------------------------------------------------------------------
-
     def _check_terms(
         self,
         app: AppOrder,
@@ -365,8 +361,6 @@ class Runs:
                 f"the {status.kind} order {status.order_hash} cannot be matched: {status.reason}"
             )
         return status
-
-    # ---- the run ------------------------------------------------------------------------
 
     def prepare(self, request: RunRequest) -> RunPlan:
         """Gathers and checks the orders of `request`; sends nothing, refuses with the remedy."""

@@ -31,6 +31,7 @@ __all__ = [
     "find_wallet",
     "import_wallet",
     "list_wallets",
+    "load_key_file",
     "resolve_password",
     "unlock_wallet",
 ]
@@ -224,3 +225,24 @@ def resolve_password(
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise InvalidInput(f"cannot read the password file {file}: {reason or exc}") from exc
     return text.removesuffix("\n").removesuffix("\r")
+
+
+def load_key_file(key_file: Path, password: str = "") -> LocalAccount:
+    """A service's key from a file: a 0x hex private key, or a V3 keystore unlocked by
+    `password` (the scheduler's and the workers' wallets)."""
+    try:
+        text = key_file.read_text().strip()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read key file {key_file}: {exc.strerror or exc}") from exc
+    try:
+        key: bytes = (
+            bytes(Account.decrypt(json.loads(text), password))
+            if text.startswith("{")
+            else bytes.fromhex(text.removeprefix("0x"))
+        )
+        account: LocalAccount = Account.from_key(key)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{key_file} holds neither a hex private key nor a keystore this password opens"
+        ) from exc
+    return account

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Literal
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from veritask.errors import InvalidInput
+from veritask.sdk.wallet import load_key_file
 
-__all__ = ["WorkerSettings", "load_account"]
+__all__ = ["WorkerSettings"]
 
 
 class WorkerSettings(BaseSettings):
@@ -52,24 +51,4 @@ class WorkerSettings(BaseSettings):
     def account(self) -> LocalAccount:
         if self.key_file is None:
             raise InvalidInput("worker: set key_file (VERITASK_WORKER_KEY_FILE)")
-        return load_account(self.key_file, self.keystore_password)
-
-
-def load_account(key_file: Path, password: str = "") -> LocalAccount:
-    """A key from a file: a 0x hex private key, or a V3 keystore unlocked by `password`."""
-    try:
-        text = key_file.read_text().strip()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read key file {key_file}: {exc.strerror or exc}") from exc
-    try:
-        key: bytes = (
-            bytes(Account.decrypt(json.loads(text), password))
-            if text.startswith("{")
-            else bytes.fromhex(text.removeprefix("0x"))
-        )
-        account: LocalAccount = Account.from_key(key)
-    except ValueError as exc:
-        raise InvalidInput(
-            f"{key_file} holds neither a hex private key nor a keystore this password opens"
-        ) from exc
-    return account
+        return load_key_file(self.key_file, self.keystore_password)
