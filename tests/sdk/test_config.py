@@ -189,3 +189,53 @@ def test_find_config_file__nearest_in_parents_or_env(tmp_path: Path) -> None:
 def test_load_profile__without_a_file__built_in_devnet(tmp_path: Path) -> None:
     assert load_profile(start=tmp_path, environ={}) == Profile("devnet")
     assert load_profile(start=tmp_path, environ={"VERITASK_HUB": HUB}).hub == HUB
+
+
+def test_scheduler_url__read_rendered_and_round_trips(tmp_path: Path) -> None:
+    text = '[profiles.devnet]\nscheduler_url = "http://127.0.0.1:8600"\n'
+    config = load_config(_write(tmp_path, text))
+    assert config.profiles[0].scheduler_url == "http://127.0.0.1:8600"
+    rendered = render_config(config)
+    assert 'scheduler_url = "http://127.0.0.1:8600"\n' in rendered
+    assert load_config(_write(tmp_path, rendered)).profiles == config.profiles
+    assert "scheduler_url" not in render_config(default_config())  # optional: left out
+
+
+def test_select_profile__scheduler_url__flag_over_env_over_file(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, '[profiles.devnet]\nscheduler_url = "http://s.file"\n'))
+    assert select_profile(config, environ={}).scheduler_url == "http://s.file"
+    env = {"VERITASK_SCHEDULER_URL": "http://s.env"}
+    assert select_profile(config, environ=env).scheduler_url == "http://s.env"
+    flagged = select_profile(config, environ=env, scheduler_url="https://s.flag")
+    assert flagged.scheduler_url == "https://s.flag"
+    assert load_profile(start=tmp_path, environ=env).scheduler_url == "http://s.env"
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "given", "message"),
+    [
+        (
+            "[profiles.devnet]\nscheduler_url = 'scheduler:8600'\n",
+            {},
+            None,
+            "scheduler_url in profile 'devnet'",
+        ),
+        (
+            "",
+            {"VERITASK_SCHEDULER_URL": "ftp://s"},
+            None,
+            "scheduler_url in VERITASK_SCHEDULER_URL",
+        ),
+        ("", {}, "127.0.0.1:8600", "scheduler_url given is not an http(s) URL"),
+    ],
+)
+def test_scheduler_url__not_http__invalid_input(
+    tmp_path: Path, text: str, environ: dict[str, str], given: str | None, message: str
+) -> None:
+    def select() -> None:
+        config = load_config(_write(tmp_path, text)) if text else default_config()
+        select_profile(config, environ=environ, scheduler_url=given)
+
+    with pytest.raises(InvalidInput) as raised:
+        select()
+    assert message in str(raised.value)

@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from eth_account.signers.local import LocalAccount
 
-from veritask.sdk import Veritask, format_rlc
+from veritask.errors import InvalidInput
+from veritask.sdk import Profile, Veritask, format_rlc, resolve_password
 from veritask.sdk.deals import (
     ClaimReport,
     Deals,
@@ -19,7 +21,7 @@ from veritask.sdk.deals import (
     parse_deal_id,
 )
 
-from .output import JsonFlag, emit_json, print_table, show
+from .output import JsonFlag, emit_json, print_table, show, warning_line
 from .state import CliState, cli_state
 
 __all__ = ["FromBlockOption", "app", "claim_report", "signing_deals", "task_fields"]
@@ -166,14 +168,45 @@ def watch(
     json_output: JsonFlag = False,
 ) -> None:
     """Follow a deal's tasks live until each is completed or failed (exit code 5 when not
-    every task completed)."""
-    from .watch import end_of_watch, watch_deal  # here: watch.py imports this module
+    every task completed).
+
+    With a scheduler URL, and the wallet of the deal's requester or beneficiary whose
+    password is given (VERITASK_PASSWORD or --password-file: a watch never prompts), the
+    scheduler also tells at once when an app fails, with its exit code and logs.
+    """
+    from .watch import end_of_watch, scheduler_watch, watch_deal  # watch.py imports this
 
     state = cli_state(ctx)
     as_json = state.as_json(json_output)
-    deals = state.client(state.profile()).deals(from_block=from_block)
-    last = watch_deal(deals, parse_deal_id(deal_id), as_json=as_json, timeout_s=timeout)
-    end_of_watch(last, as_json=as_json, timeout_s=timeout)
+    deal = parse_deal_id(deal_id)
+    profile = state.profile()
+    client = state.client(profile)
+    deals = client.deals(from_block=from_block)
+    if profile.scheduler_url:
+        client.signer = _watch_signer(state, profile, deals.deal(deal))
+    with scheduler_watch(client, deals) as scheduler:
+        end = watch_deal(deals, deal, as_json=as_json, timeout_s=timeout, scheduler=scheduler)
+    end_of_watch(end, as_json=as_json, timeout_s=timeout)
+
+
+def _watch_signer(state: CliState, profile: Profile, view: DealView) -> LocalAccount | None:
+    """The wallet that may read the deal's logs from the scheduler, when it is the deal's
+    requester or beneficiary and its password is given without a prompt; else None (the
+    watch follows the chain only), with a warning when only the password is missing."""
+    try:
+        wallet = state.find_wallet(profile)
+    except InvalidInput:
+        return None  # no wallet, or several and none chosen: nobody to sign as
+    if wallet.address.lower() not in (view.terms.requester.lower(), view.beneficiary.lower()):
+        return None
+    if resolve_password(password_file=state.password_file) is None:
+        warning_line(
+            f"give the password of wallet {wallet.address} (VERITASK_PASSWORD or "
+            "--password-file) to hear from the scheduler as soon as an app fails; "
+            "watching the chain only"
+        )
+        return None
+    return state.unlock(wallet)
 
 
 def signing_deals(state: CliState, deal_id: bytes, from_block: int) -> Deals:

@@ -1,7 +1,8 @@
 """`veritask`: the command line, a thin layer over `veritask.sdk`.
 
-Global options (before the command): --profile, --rpc-url, --hub, --wallet,
---password-file, --json. Every command also takes --json: one JSON object on stdout.
+Global options (before the command): --profile, --rpc-url, --hub, --market-url,
+--storage-url, --scheduler-url, --wallet, --password-file, --json. Every command also
+takes --json: one JSON object on stdout.
 
 Exit codes (docs/cli.md):
     0  ok
@@ -119,6 +120,13 @@ def main(
             help="URL of the result storage (default: $VERITASK_STORAGE_URL or the profile's)."
         ),
     ] = None,
+    scheduler_url: Annotated[
+        str | None,
+        typer.Option(
+            help="URL of the workerpool's scheduler, for task logs and failures (default: "
+            "$VERITASK_SCHEDULER_URL or the profile's)."
+        ),
+    ] = None,
     wallet_selector: Annotated[
         str | None,
         typer.Option(
@@ -139,6 +147,7 @@ def main(
     state.hub = hub
     state.market_url = market_url
     state.storage_url = storage_url
+    state.scheduler_url = scheduler_url
     state.wallet = wallet_selector
     state.password_file = password_file
     state.json_output = json_output
@@ -153,8 +162,8 @@ def init(
 ) -> None:
     """Write veritask.toml in the current folder.
 
-    One chain profile, from --profile, --rpc-url, --hub, --market-url and --storage-url,
-    else the local devnet.
+    One chain profile, from --profile, --rpc-url, --hub, --market-url, --storage-url and
+    --scheduler-url, else the local devnet.
     """
     state = cli_state(ctx)
     name = state.profile_name or DEFAULT_PROFILE_NAME
@@ -166,6 +175,7 @@ def init(
         environ={},
         market_url=state.market_url,
         storage_url=state.storage_url,
+        scheduler_url=state.scheduler_url,
     )
     path = save_config(
         Config(profiles=(profile,), default_profile=name),

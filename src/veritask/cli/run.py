@@ -35,7 +35,7 @@ from .orderbook import MarketUrlOption, market_url
 from .output import JsonFlag, emit_json, print_table, show
 from .result import result_fields, show_result
 from .state import cli_state
-from .watch import end_of_watch, watch_deal
+from .watch import end_of_watch, scheduler_watch, watch_deal
 
 __all__ = ["run"]
 
@@ -229,10 +229,20 @@ def run(
 def _watch_and_download(
     client: Veritask, result: RunResult, *, as_json: bool, timeout_s: float | None
 ) -> None:
-    """Follows the deal's tasks, then downloads and verifies each completed task's result;
+    """Follows the deal's tasks (on the chain, and on the profile's scheduler, which tells
+    at once when an app fails), then downloads and verifies each completed task's result;
     exits with code 5 unless every task completed."""
     deals = client.deals(from_block=result.tx.block_number)
-    last = watch_deal(deals, result.deal_id, as_json=as_json, timeout_s=timeout_s, poll_s=0.2)
+    with scheduler_watch(client, deals) as scheduler:
+        end = watch_deal(
+            deals,
+            result.deal_id,
+            as_json=as_json,
+            timeout_s=timeout_s,
+            poll_s=0.2,
+            scheduler=scheduler,
+        )
+    last = end.view
     completed = [task for task in last.tasks if task.status == COMPLETED and task.results]
     if completed and not client.profile.storage_url:
         message = "no storage_url in the profile: download results with `veritask result download`"
@@ -247,4 +257,4 @@ def _watch_and_download(
             emit_json({"event": "result", **result_fields(downloaded)})
         else:
             show_result(downloaded)
-    end_of_watch(last, as_json=as_json, timeout_s=timeout_s)
+    end_of_watch(end, as_json=as_json, timeout_s=timeout_s)

@@ -42,6 +42,7 @@ class CliState:
     hub: str | None = None
     market_url: str | None = None
     storage_url: str | None = None
+    scheduler_url: str | None = None
     json_output: bool = False
     wallet: str | None = None
     password_file: Path | None = None
@@ -59,6 +60,7 @@ class CliState:
             hub=self.hub,
             market_url=self.market_url,
             storage_url=self.storage_url,
+            scheduler_url=self.scheduler_url,
         )
         return _with_running_devnet(profile)
 
@@ -93,7 +95,8 @@ class CliState:
 
 def _with_running_devnet(profile: Profile) -> Profile:
     """Without a project file, the built-in "devnet" profile takes the addresses it lacks
-    (hub, storage, market) from the devnet that `veritask devnet up` started, if one runs."""
+    (hub, storage, market, scheduler) from the devnet that `veritask devnet up` started, if
+    one runs."""
     if profile.name != DEFAULT_PROFILE_NAME or find_config_file() is not None:
         return profile
     state = read_state(devnet_dir())
@@ -108,6 +111,7 @@ def _with_running_devnet(profile: Profile) -> Profile:
         hub=profile.hub or state.hub,
         storage_url=profile.storage_url or state.services.get("storage"),
         market_url=profile.market_url or state.services.get("market"),
+        scheduler_url=profile.scheduler_url or state.services.get("scheduler"),
     )
 
 

@@ -1,5 +1,6 @@
-"""`veritask task show|claim`: one task, named `DEAL_ID:INDEX` or by its task id, with its
-contributions, consensus, result and what happens next; its refund after the deadline."""
+"""`veritask task show|logs|claim`: one task, named `DEAL_ID:INDEX` or by its task id, with
+its contributions, consensus, result and what happens next; its state, exit code and app
+logs as its workerpool's scheduler tells them; its refund after the deadline."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ from typing import Annotated
 
 import typer
 
+from veritask.domain.ids import task_id
 from veritask.sdk.deals import TaskView, format_time
+from veritask.sdk.task_logs import TaskLogsReader
 
 from .deal import FromBlockOption, claim_report, signing_deals, task_fields
+from .logs import logs_fields, show_logs
 from .output import JsonFlag, emit_json, print_table
 from .state import cli_state
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Show a task and claim it after its deadline.", no_args_is_help=True)
+app = typer.Typer(
+    help="Show a task, read its logs, and claim it after its deadline.", no_args_is_help=True
+)
 
 TaskArgument = Annotated[
     str, typer.Argument(help="DEAL_ID:INDEX, or a task id (looked up in the deals' events).")
@@ -62,6 +68,31 @@ def show_task(
         print_table(
             [(c.worker, c.status_name) for c in view.contributors], ("contributor", "status")
         )
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    task: TaskArgument,
+    from_block: FromBlockOption = 0,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show a task as its workerpool's scheduler sees it: status, failure, and each
+    replicate's status, exit code, stdout and stderr (signed by the requester's or the
+    beneficiary's wallet)."""
+    state = cli_state(ctx)
+    profile = state.profile()
+    client = state.client(profile)
+    with TaskLogsReader(client, deals=client.deals(from_block=from_block)) as reader:
+        url = reader.scheduler_url  # before the password: a missing URL costs no prompt
+        wallet = state.find_wallet(profile)
+        deal_id, index = reader.deals.resolve(task)
+        client.signer = state.unlock(wallet)
+        found = reader.logs(task_id(deal_id, index))
+    if state.as_json(json_output):
+        emit_json(logs_fields(found, url))
+        return
+    show_logs(found, url)
 
 
 @app.command()

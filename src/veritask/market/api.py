@@ -34,18 +34,21 @@ from veritask.errors import ChainError, InvalidInput
 from veritask.sdk.addresses import checksum_address
 from veritask.sdk.market import unpublish_hash
 from veritask.sdk.orders import ORDER_KINDS, order_from_json, order_to_json, parse_tag
+from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute
 
 from .chain_view import ChainView
 from .errors import Rejection
 from .service import Market
 from .settings import MarketSettings
 from .store import BookQuery, Change, OrderRecord
-from .validation import check_order, is_signed_by
+from .validation import MAX_VALUE, check_order, is_signed_by
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("veritask.market.api")
 _HASH_DIGITS = 64
+# Query numbers are compared with 64-bit columns: larger ones are refused, not overflowed.
+_Count = Annotated[int | None, Query(ge=0, le=MAX_VALUE)]
 
 
 def _order_hash(text: str) -> str:
@@ -89,7 +92,9 @@ def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors()[:3]:
         where = ".".join(str(item) for item in error.get("loc", ()) if item != "body")
-        parts.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+        reason = error.get("ctx", {}).get("error", "")  # why JSON could not be decoded
+        message = f"{where or 'body'}: {error.get('msg', 'invalid')}"
+        parts.append(f"{message} ({reason})" if reason else message)
     return "; ".join(parts)
 
 
@@ -121,6 +126,8 @@ def create_app(
         description="The off-chain order book of a Veritask hub (docs/market.md).",
         lifespan=lifespan,
     )
+    app.router.route_class = BoundedJsonRoute
+    app.add_middleware(BodyLimitMiddleware, max_bytes=service.settings.max_body_bytes)
     app.state.market = service
 
     @app.exception_handler(Rejection)
@@ -135,12 +142,21 @@ def create_app(
         return await _rejection(_request, Rejection(code, _validation_message(exc)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = "route_not_found" if exc.status_code == 404 else "method_not_allowed"
-        return JSONResponse(
-            Rejection(code, f"{exc.detail}: see /docs for the routes").body(),
-            status_code=exc.status_code,
-        )
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            refusal = Rejection("route_not_found", f"{exc.detail}: see /docs for the routes")
+        elif exc.status_code == 405:
+            refusal = Rejection("method_not_allowed", f"{exc.detail}: see /docs for the routes")
+        elif exc.status_code == 413:
+            refusal = Rejection(
+                "body_too_large",
+                f"the body is over {service.settings.max_body_bytes} bytes, more than any "
+                "order needs: send the order file's JSON only",
+            )
+        else:  # the body could not be read or parsed
+            code = "malformed_order" if request.method == "POST" else "invalid_query"
+            refusal = Rejection(code, f"{exc.detail}: send the JSON the route documents (/docs)")
+        return await _rejection(request, refusal)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -175,6 +191,13 @@ def create_app(
 
     @app.get("/orders/stream")
     async def stream(request: Request) -> StreamingResponse:
+        limit = service.settings.max_stream_subscribers
+        if service.broadcaster.subscriber_count >= limit:
+            raise Rejection(
+                "too_many_streams",
+                f"this market already serves {limit} live streams: poll /books instead, or "
+                "try again later",
+            )
         subscription = service.broadcaster.subscribe(asyncio.get_running_loop())
         keepalive_s = service.settings.stream_keepalive_s
 
@@ -244,7 +267,8 @@ def create_app(
                 f"the unpublish request is not signed by the order's owner {owner}: sign "
                 "keccak256('veritask market: unpublish order ' ‖ order hash) with EIP-191",
             )
-        service.store.remove(value, "unpublished")
+        if service.store.remove(value, "unpublished") is None:  # a concurrent request won
+            raise Rejection("order_not_open", f"order {value} was just taken out of the book")
         changed = service.store.get(value)
         assert changed is not None
         service.broadcaster.publish(
@@ -257,13 +281,13 @@ def create_app(
         kind: str,
         asset: str | None = None,
         signer: str | None = None,
-        category: Annotated[int | None, Query(ge=0)] = None,
-        min_trust: Annotated[int | None, Query(ge=0)] = None,
-        max_trust: Annotated[int | None, Query(ge=0)] = None,
+        category: _Count = None,
+        min_trust: _Count = None,
+        max_trust: _Count = None,
         tag: str | None = None,
         min_tag: str | None = None,
         max_tag: str | None = None,
-        min_volume: Annotated[int, Query(ge=1)] = 1,
+        min_volume: Annotated[int, Query(ge=1, le=MAX_VALUE)] = 1,
         app: str | None = None,
         dataset: str | None = None,
         workerpool: str | None = None,

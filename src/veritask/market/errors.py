@@ -22,6 +22,8 @@ REASONS: Final[dict[str, tuple[int, str]]] = {
     "insufficient_stake": (422, "the workerpool owner cannot lock the scheduler stake"),
     "duplicate_order": (409, "the order is already in the book"),
     "too_many_orders": (429, "the signer has too many open orders"),
+    "body_too_large": (413, "the request body is over the market's limit"),
+    "too_many_streams": (503, "the market serves as many live streams as it can"),
     "order_not_found": (404, "no order with this hash is known"),
     "order_not_open": (409, "the order is no longer in the book"),
     "route_not_found": (404, "no such route"),

@@ -35,3 +35,7 @@ class MarketSettings(BaseSettings):
     start_block: int = Field(default=0, ge=0)
     # Server-sent events: a comment line this often keeps idle connections open.
     stream_keepalive_s: float = Field(default=15.0, gt=0)
+    # Live streams served at once; each holds a queue of up to 10 000 changes.
+    max_stream_subscribers: int = Field(default=1_000, ge=1)
+    # Largest request body: an order file is a few KiB (its `params` included).
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -276,9 +276,18 @@ class Store:
                 if existing is None:
                     connection.execute(insert(orders).values(**values))
                 else:
-                    connection.execute(
-                        update(orders).where(orders.c.id == existing.id).values(**values)
+                    # Only a removed order comes back: of two concurrent publishes, the
+                    # second finds it open (its row locked until the first commits).
+                    republished = connection.execute(
+                        update(orders)
+                        .where(orders.c.id == existing.id, orders.c.status != "open")
+                        .values(**values)
                     )
+                    if republished.rowcount == 0:
+                        raise Rejection(
+                            "duplicate_order",
+                            f"order {values['order_hash']} is already in the book: nothing to do",
+                        )
         except IntegrityError as exc:  # a concurrent publish of the same order won
             raise Rejection(
                 "duplicate_order",
@@ -320,11 +329,15 @@ class Store:
         ).first()
         if row is None:
             return None
-        connection.execute(
+        # Still open when updated: of two concurrent removals (two unpublish requests, or
+        # one and the follower), only the first changes the order and tells subscribers.
+        removed = connection.execute(
             update(orders)
-            .where(orders.c.order_hash == order_hash)
+            .where(orders.c.order_hash == order_hash, orders.c.status == "open")
             .values(status=status, updated_at=time.time(), **values)
         )
+        if removed.rowcount == 0:
+            return None
         remaining = int(values.get("remaining", row.remaining))
         return Change("removed", order_hash, row.kind, status, remaining)
 
@@ -535,11 +548,17 @@ class Store:
         connection.execute(deals.delete())
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def _parse_after(token: str) -> tuple[int, int]:
+    refusal = Rejection(
+        "invalid_query", f"bad page token {token[:80]!r}: pass the `next` of the previous page"
+    )
     try:
-        price, row_id = token.split(":")
-        return int(price), int(row_id)
+        price, row_id = (int(part) for part in token.split(":"))
     except ValueError:
-        raise Rejection(
-            "invalid_query", f"bad page token {token!r}: pass the `next` of the previous page"
-        ) from None
+        raise refusal from None
+    if price not in _INT64 or row_id not in _INT64:  # the columns are 64-bit
+        raise refusal
+    return price, row_id

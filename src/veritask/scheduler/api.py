@@ -1,12 +1,16 @@
 """The scheduler's HTTP API (FastAPI): worker login, registration, heartbeat, work and
 reports; a task's logs for its requester; `/health` and `/metrics`. Errors map from one
-table (`Refused` → status + `{code, message}`) and never carry tracebacks."""
+table (`refusals.ERROR_STATUS` → status + `{error, code, message}`) and never carry
+tracebacks."""
 
+import logging
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
 
 from veritask import __version__
 from veritask.sdk.scheduler_api import (
@@ -25,27 +29,66 @@ from veritask.sdk.scheduler_api import (
     StatusReport,
     TaskLogs,
 )
+from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute
 
-from .desk import Refused
+from .refusals import Refused
 
 if TYPE_CHECKING:
     from .service import Scheduler
 
 __all__ = ["create_app"]
 
+log = logging.getLogger("veritask.scheduler.api")
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(item) for item in error.get("loc", ()))
+        reason = error.get("ctx", {}).get("error", "")  # why JSON could not be decoded
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" + (f" ({reason})" if reason else ""))
+    return "; ".join(parts) + ": see /docs for this route"
+
 
 def create_app(scheduler: "Scheduler") -> FastAPI:
-    app = FastAPI(title="Veritask scheduler", version=__version__)
-    desk = scheduler.desk
     settings = scheduler.settings
+    app = FastAPI(title="Veritask scheduler", version=__version__)
+    app.router.route_class = BoundedJsonRoute
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    desk = scheduler.desk
 
     @app.exception_handler(Refused)
     async def _refused(_request: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return await _refused(request, Refused("bad_request", _validation_message(exc)))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            refusal = Refused("not_found", f"no route {request.url.path[:200]}: see /docs")
+        elif exc.status_code == 405:
+            refusal = Refused("method_not_allowed", f"{request.method} is not allowed here")
+        elif exc.status_code == 413:
+            refusal = Refused(
+                "too_large",
+                f"the body is over {settings.max_body_bytes} bytes: send logs' tails only",
+            )
+        else:
+            refusal = Refused("bad_request", f"{exc.detail}: see /docs for this route")
+        return await _refused(request, refusal)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        refusal = Refused("internal", "the scheduler failed: see its log; try again")
+        return await _refused(request, refusal)
 
     def worker(authorization: Annotated[str, Header()] = "") -> str:
         if not authorization.startswith("Bearer "):
-            raise Refused(401, "bad_token", "send Authorization: Bearer <token> (log in first)")
+            raise Refused("bad_token", "send Authorization: Bearer <token> (log in first)")
         return desk.authenticate(authorization.removeprefix("Bearer ").strip())
 
     Worker = Annotated[str, Depends(worker)]
@@ -85,8 +128,8 @@ def create_app(scheduler: "Scheduler") -> FastAPI:
         return HeartbeatResponse()
 
     @app.get("/v1/work", response_model=None)
-    def work(address: Worker, wait_s: Annotated[float, Query(ge=0)] = 0.0) -> Any:
-        assignment: Assignment | None = desk.next_work(address, wait_s)
+    async def work(address: Worker, wait_s: Annotated[float, Query(ge=0)] = 0.0) -> Any:
+        assignment: Assignment | None = await desk.wait_for_work(address, wait_s)
         if assignment is None:
             return Response(status_code=204)
         return assignment

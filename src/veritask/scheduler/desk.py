@@ -7,6 +7,7 @@ and logs in again (its registration and replicates are in the database).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -17,8 +18,11 @@ from collections.abc import Callable
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from eth_keys.exceptions import BadSignature
+from eth_utils.exceptions import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from web3 import Web3
 
 from veritask.domain.orders import ZERO_ADDRESS
@@ -38,21 +42,17 @@ from veritask.sdk.scheduler_api import (
 )
 
 from . import transitions
+from .refusals import Refused, check_registration, clean_report
 from .store import DealRow, ReplicateRow, TaskRow, WorkerRow
 
 __all__ = ["Refused", "WorkerDesk"]
 
 _CHALLENGE_TTL_S = 60.0
-
-
-class Refused(Exception):
-    """A request the API refuses: mapped to an HTTP status and a JSON {code, message}."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+# Challenges waiting for a login: past this many, the oldest is forgotten (memory is bounded
+# whoever asks for challenges, and a worker whose challenge was dropped just asks again).
+_MAX_CHALLENGES = 10_000
+# How often a long poll without a thread (all `max_long_polls` busy) asks again.
+_POLL_S = 0.5
 
 
 def _recover(message: str, signature: str) -> str:
@@ -60,8 +60,12 @@ def _recover(message: str, signature: str) -> str:
         return str(
             Account.recover_message(encode_defunct(text=message), signature=signature)
         ).lower()
-    except (ValueError, TypeError) as exc:
-        raise Refused(401, "bad_signature", f"signature cannot be verified: {exc}") from exc
+    except (BadSignature, ValidationError, ValueError, TypeError) as exc:
+        raise Refused(
+            "bad_signature",
+            "the signature is not 65 bytes of 0x hex that recover to an address: sign the "
+            "message with EIP-191 (personal_sign)",
+        ) from exc
 
 
 class WorkerDesk:
@@ -77,6 +81,8 @@ class WorkerDesk:
         worker_failures_to_fail: int,
         logs_clock_skew_s: int,
         chain_now: Callable[[], int],
+        max_long_polls: int = 16,
+        heartbeat_interval_s: float = 1.0,
         clock: Callable[[], float] = time.time,
         on_assignment: Callable[[], None] | None = None,
     ) -> None:
@@ -84,6 +90,8 @@ class WorkerDesk:
         self._sessions = sessions
         self._lock = lock
         self._secret = secrets.token_bytes(32)
+        # challenge -> (address, expires at), oldest first: a worker's challenge stays valid
+        # whoever asks for other challenges, for its address or any other.
         self._challenges: dict[str, tuple[str, float]] = {}
         self._token_ttl_s = token_ttl_s
         self._max_wait_s = max_wait_s
@@ -93,26 +101,38 @@ class WorkerDesk:
         self._chain_now = chain_now
         self._clock = clock
         self._on_assignment = on_assignment
+        # A long poll waiting in a thread holds one of the server's worker threads: at most
+        # this many do, so that floods of polls never starve logins, reports or heartbeats.
+        self._long_polls = threading.BoundedSemaphore(max_long_polls)
+        # Heartbeats closer than this to the last one stored are not written again (a flood
+        # costs no write); below lost_after_s, so a worker is never lost for it.
+        self._heartbeat_interval_s = heartbeat_interval_s
+        self._beats: dict[str, float] = {}
         self.closing = False  # set at shutdown: long polls return at once
 
     def challenge(self, address: str) -> str:
         if not Web3.is_address(address):
-            raise Refused(400, "bad_address", f"{address!r} is not an address")
+            raise Refused(
+                "bad_address", f"{address[:64]!r} is not an address: send your 0x address"
+            )
         value = secrets.token_hex(16)
         with self._lock:
             now = self._clock()
-            self._challenges = {a: c for a, c in self._challenges.items() if c[1] > now}
-            self._challenges[address.lower()] = (value, now + _CHALLENGE_TTL_S)
+            for old, (_, expires) in list(self._challenges.items()):
+                if expires > now and len(self._challenges) < _MAX_CHALLENGES:
+                    break  # the rest are younger
+                del self._challenges[old]
+            self._challenges[value] = (address.lower(), now + _CHALLENGE_TTL_S)
         return value
 
     def login(self, address: str, challenge: str, signature: str) -> str:
         address = address.lower()
         with self._lock:
-            expected = self._challenges.pop(address, None)
-        if expected is None or expected[0] != challenge or expected[1] < self._clock():
-            raise Refused(401, "bad_challenge", "unknown or expired challenge: ask a new one")
+            issued = self._challenges.pop(challenge, None)  # used once, right or wrong
+        if issued is None or issued[0] != address or issued[1] < self._clock():
+            raise Refused("bad_challenge", "unknown, used or expired challenge: ask a new one")
         if _recover(login_message(address, challenge), signature) != address:
-            raise Refused(401, "bad_signature", "the signature is not the address's")
+            raise Refused("bad_signature", "the signature is not the address's: sign with its key")
         expires = int(self._clock() + self._token_ttl_s)
         mac = hmac.new(self._secret, f"{address}.{expires}".encode(), hashlib.sha256).hexdigest()
         return f"{address}.{expires}.{mac}"
@@ -124,14 +144,16 @@ class WorkerDesk:
             address, expires, mac = parts
             good = hmac.new(self._secret, f"{address}.{expires}".encode(), hashlib.sha256)
             if (
-                hmac.compare_digest(good.hexdigest(), mac)
+                mac.isascii()  # compare_digest refuses other text
+                and hmac.compare_digest(good.hexdigest(), mac)
                 and expires.isdigit()
                 and int(expires) > self._clock()
             ):
                 return address
-        raise Refused(401, "bad_token", "missing, invalid or expired token: log in again")
+        raise Refused("bad_token", "missing, invalid or expired token: log in again")
 
     def register(self, worker: str, registration: Registration) -> None:
+        check_registration(registration)
         now = self._clock()
         with self._lock, self._sessions.begin() as session:
             row = session.get(WorkerRow, worker)
@@ -150,17 +172,43 @@ class WorkerDesk:
             self._lock.notify_all()
 
     def heartbeat(self, worker: str) -> None:
+        now = self._clock()
+        with self._lock:
+            last = self._beats.get(worker)
+            if last is not None and 0 <= now - last < self._heartbeat_interval_s:
+                return
         with self._lock, self._sessions.begin() as session:
             row = self._worker(session, worker)
-            row.last_seen_at = self._clock()
+            row.last_seen_at = now
             if row.lost:
                 row.lost = False
+            if len(self._beats) >= _MAX_CHALLENGES:  # forget the workers seen long ago
+                recent = now - self._heartbeat_interval_s
+                self._beats = {w: at for w, at in self._beats.items() if at > recent}
+            self._beats[worker] = now
 
     def _worker(self, session: Session, worker: str) -> WorkerRow:
         row = session.get(WorkerRow, worker)
         if row is None:
-            raise Refused(409, "not_registered", "register before asking for work")
+            raise Refused("not_registered", "register before asking for work")
         return row
+
+    async def wait_for_work(self, worker: str, wait_s: float) -> Assignment | None:
+        """`next_work` from the event loop: it waits in a thread while one of the
+        `max_long_polls` slots is free, else on the loop, asking again every 0.5 s."""
+        deadline = self._clock() + min(max(wait_s, 0.0), self._max_wait_s)
+        while True:
+            remaining = deadline - self._clock()
+            if remaining > 0 and self._long_polls.acquire(blocking=False):
+                try:
+                    return await run_in_threadpool(self.next_work, worker, remaining)
+                finally:
+                    self._long_polls.release()
+            assignment = await run_in_threadpool(self.next_work, worker, 0.0)
+            remaining = deadline - self._clock()
+            if assignment is not None or remaining <= 0 or self.closing:
+                return assignment
+            await asyncio.sleep(min(remaining, _POLL_S))
 
     def next_work(self, worker: str, wait_s: float) -> Assignment | None:
         """The next order or new replicate for `worker`, waiting up to `wait_s` for one."""
@@ -230,6 +278,7 @@ class WorkerDesk:
         )
 
     def report(self, worker: str, task_id: str, report: StatusReport) -> bool:
+        report = clean_report(report)
         with self._lock, self._sessions.begin() as session:
             row = self._worker(session, worker)
             row.last_seen_at = self._clock()
@@ -244,16 +293,25 @@ class WorkerDesk:
             )
             self._lock.notify_all()
         if not accepted:
-            raise Refused(404, "unknown_replicate", f"no replicate of task {task_id} for you")
+            raise Refused(
+                "unknown_replicate",
+                f"no replicate of task {task_id[:80]} for you: report only the tasks the "
+                "scheduler gave you",
+            )
         return True
 
     def task_logs(self, task_id: str, address: str, timestamp: int, signature: str) -> TaskLogs:
         task_id = task_id.lower()
-        if abs(self._clock() - timestamp) > self._skew_s:
-            raise Refused(401, "stale_request", "timestamp too far from the scheduler's clock")
+        now = self._clock()
+        if not now - self._skew_s <= timestamp <= now + self._skew_s:
+            raise Refused(
+                "stale_request",
+                f"the timestamp is more than {self._skew_s} s from the scheduler's clock "
+                f"({int(now)}): sign again now, and check this machine's clock",
+            )
         signer = _recover(task_logs_message(task_id, timestamp), signature)
         if signer != address.lower():
-            raise Refused(401, "bad_signature", "the signature is not the address's")
+            raise Refused("bad_signature", "the signature is not the address's: sign with its key")
         with self._sessions() as session:
             row = session.execute(
                 select(TaskRow, DealRow)
@@ -261,10 +319,14 @@ class WorkerDesk:
                 .where(TaskRow.task_id == task_id)
             ).first()
             if row is None:
-                raise Refused(404, "unknown_task", f"this scheduler has no task {task_id}")
+                raise Refused("unknown_task", f"this scheduler has no task {task_id[:80]}")
             task, deal = row[0], row[1]
             if signer not in (deal.requester, deal.beneficiary):
-                raise Refused(403, "not_requester", "only the requester may read the logs")
+                raise Refused(
+                    "not_requester",
+                    "only the deal's requester or beneficiary may read the logs: sign with "
+                    "that wallet",
+                )
             replicates = session.execute(
                 select(ReplicateRow)
                 .where(ReplicateRow.task_id == task_id)

@@ -138,6 +138,8 @@ class Scheduler:
             worker_failures_to_fail=settings.worker_failures_to_fail,
             logs_clock_skew_s=settings.logs_clock_skew_s,
             chain_now=lambda: self.driver.chain_now or int(clock()),
+            max_long_polls=settings.max_long_polls,
+            heartbeat_interval_s=min(1.0, settings.lost_after_s / 4),
             clock=clock,
             on_assignment=self.metrics.assignments.inc,
         )

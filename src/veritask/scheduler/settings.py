@@ -39,6 +39,12 @@ class SchedulerSettings(BaseSettings):
     lost_after_s: float = Field(default=60.0, gt=0, description="silence that makes a worker lost")
     token_ttl_s: float = Field(default=3_600.0, gt=0)
     max_wait_s: float = Field(default=30.0, ge=0, description="longest ask-for-work long poll")
+    # Long polls waiting in a server thread at once (the others wait on the event loop); the
+    # server has 40 threads, which logins, reports and heartbeats need too.
+    max_long_polls: int = Field(default=16, ge=1, le=32)
+    # Largest request body: a status report with 64 Ki characters of stdout and of stderr
+    # fits, even JSON-escaped as surrogate pairs (12 bytes a character).
+    max_body_bytes: int = Field(default=2 << 20, ge=4096)
     upload_timeout_s: float = Field(default=120.0, gt=0)
     # App failures (exit code, timeout, limits) after which a task is given up: the app is
     # at fault, so another worker would fail the same way.

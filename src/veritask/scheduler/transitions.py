@@ -559,7 +559,13 @@ def apply_report(
     elif status is ReplicateStatus.UPLOADED:
         if replicate.action == "upload":
             replicate.action = ""
-        if task.state == TaskState.REVEALING and report.results:
+        # Only the winner asked to upload names the result that `finalize` sends: any
+        # other worker holding a replicate (a loser, a rejected one) is not believed.
+        if (
+            task.state == TaskState.REVEALING
+            and report.results
+            and task.uploader == replicate.worker
+        ):
             task.results = report.results
             task.callback_data = report.callback_data
     return True
@@ -585,7 +591,7 @@ def _failure_text(status: ReplicateStatus, report: StatusReport) -> str:
     parts = [status.value]
     if report.exit_code is not None:
         parts.append(f"exit code {report.exit_code}")
-    if report.detail:
+    if report.detail and report.detail not in parts:  # workers often say "exit code N"
         parts.append(report.detail)
     return ": ".join(parts[:1]) + (" (" + "; ".join(parts[1:]) + ")" if parts[1:] else "")
 

@@ -79,6 +79,7 @@ from .orders import (
     save_order,
 )
 from .run import RunPlan, RunRequest, RunResult, Runs, request_params
+from .task_logs import SchedulerWatch, TaskLogsReader, TaskLogsRefused
 from .wallet import (
     SECURE_KDF,
     KeystoreKdf,
@@ -137,6 +138,9 @@ __all__ = [
     "RunRequest",
     "RunResult",
     "Runs",
+    "SchedulerWatch",
+    "TaskLogsReader",
+    "TaskLogsRefused",
     "TaskView",
     "TxSummary",
     "Veritask",

@@ -5,8 +5,8 @@ It reads with `tomllib` and writes a small, stable TOML subset itself (one table
 profile, keys in a fixed order, unset keys left out). It never talks to a node.
 
 Precedence, highest first: explicit arguments (the CLI's flags), environment variables
-(`VERITASK_PROFILE`, `VERITASK_RPC_URL`, `VERITASK_HUB`), the project file, built-in
-defaults (one profile "devnet" at http://127.0.0.1:8545).
+(`VERITASK_PROFILE`, `VERITASK_RPC_URL`, `VERITASK_HUB`, `VERITASK_<SERVICE>_URL`), the
+project file, built-in defaults (one profile "devnet" at http://127.0.0.1:8545).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ DEVNET_RPC_URL = "http://127.0.0.1:8545"
 
 # Profile names become TOML bare keys (`[profiles.<name>]`), so they keep to that alphabet.
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-_URL_KEYS = ("rpc_url", "market_url", "storage_url", "sms_url")
+_URL_KEYS = ("rpc_url", "market_url", "storage_url", "sms_url", "scheduler_url")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,9 @@ class Profile:
     market_url: str | None = None
     storage_url: str | None = None
     sms_url: str | None = None  # the secret-management service
+    # The scheduler of the workerpool the requester uses (it serves a task's logs); one
+    # workerpool per devnet. Later the workerpool could publish it on chain.
+    scheduler_url: str | None = None
     wallet: str | None = None  # the default wallet: an address or a keystore path
 
 
@@ -240,11 +243,13 @@ def select_profile(
     market_url: str | None = None,
     storage_url: str | None = None,
     sms_url: str | None = None,
+    scheduler_url: str | None = None,
 ) -> Profile:
     """The profile to use: `name`, else `$VERITASK_PROFILE`, else the file's default; then
     `rpc_url` / `$VERITASK_RPC_URL`, `hub` / `$VERITASK_HUB` and `$VERITASK_MARKET_URL`,
-    `$VERITASK_STORAGE_URL`, `$VERITASK_SMS_URL` override its fields (the arguments
-    `market_url`, `storage_url` and `sms_url` win over those variables)."""
+    `$VERITASK_STORAGE_URL`, `$VERITASK_SMS_URL`, `$VERITASK_SCHEDULER_URL` override its
+    fields (the arguments `market_url`, `storage_url`, `sms_url` and `scheduler_url` win
+    over those variables)."""
     env = os.environ if environ is None else environ
     profile = config.profile(name or env.get("VERITASK_PROFILE") or config.default_profile)
     if rpc_url:
@@ -269,6 +274,7 @@ def select_profile(
         market_url=service_url("market_url", market_url, profile.market_url),
         storage_url=service_url("storage_url", storage_url, profile.storage_url),
         sms_url=service_url("sms_url", sms_url, profile.sms_url),
+        scheduler_url=service_url("scheduler_url", scheduler_url, profile.scheduler_url),
     )
 
 
@@ -281,6 +287,7 @@ def load_profile(
     environ: Mapping[str, str] | None = None,
     market_url: str | None = None,
     storage_url: str | None = None,
+    scheduler_url: str | None = None,
 ) -> Profile:
     """The profile to use from the nearest project file (or the built-in defaults)."""
     path = find_config_file(start, environ)
@@ -293,4 +300,5 @@ def load_profile(
         environ=environ,
         market_url=market_url,
         storage_url=storage_url,
+        scheduler_url=scheduler_url,
     )

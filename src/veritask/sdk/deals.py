@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -180,7 +180,15 @@ class DealView:
     def settled(self) -> bool:
         """Whether nothing more can happen to the deal's tasks but a claim: each one is
         completed or failed, or past the final deadline."""
-        return all(task.status >= COMPLETED or task.claimable for task in self.tasks)
+        return self.settled_besides(())
+
+    def settled_besides(self, given_up: Collection[int]) -> bool:
+        """`settled`, counting the tasks of indices `given_up` (tasks the workerpool's
+        scheduler gave up off chain: they wait for their claim) as settled too."""
+        return all(
+            task.status >= COMPLETED or task.claimable or task.index in given_up
+            for task in self.tasks
+        )
 
 
 def _progress(view: DealView) -> tuple[tuple[int, int, int], ...]:
@@ -327,22 +335,38 @@ class Deals:
         timeout_s: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        given_up: Callable[[DealView], Collection[int]] | None = None,
     ) -> Iterator[DealView]:
         """The deal now, then again each time one of its tasks moves (a contribution, a
         consensus, a reveal, a result, a failure), until the deal is `settled` or
-        `timeout_s` passed. The caller tells a timeout from the end by `settled`."""
+        `timeout_s` passed. The caller tells a timeout from the end by `settled`.
+
+        `given_up`, asked after every read of the chain, names the tasks (by index) that an
+        off-chain party gave up, such as the workerpool's scheduler when the app failed
+        (`veritask.sdk.task_logs.SchedulerWatch`): they count as settled, and a change of
+        that set is a move. This method itself only reads the chain."""
+
+        def dropped(view: DealView) -> frozenset[int]:
+            return frozenset(given_up(view)) if given_up is not None else frozenset()
+
         view = self.deal(deal_id)
+        gone = dropped(view)
         yield view
         bag = range(view.terms.bot_first, view.terms.bot_first + view.terms.bot_size)
         started = clock()
-        while not view.settled:
+        while not view.settled_besides(gone):
             if timeout_s is not None and clock() - started >= timeout_s:
                 return
             sleep(poll_s)
             now = self._now()
             latest = replace(view, now=now, tasks=self._tasks(view.terms, bag, now))
-            moved = _progress(latest) != _progress(view) or latest.settled
-            view = latest
+            latest_gone = dropped(latest)
+            moved = (
+                _progress(latest) != _progress(view)
+                or latest_gone != gone
+                or latest.settled_besides(latest_gone)
+            )
+            view, gone = latest, latest_gone
             if moved:
                 yield view
 

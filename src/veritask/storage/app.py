@@ -66,7 +66,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
         "operator to raise VERITASK_STORAGE_MAX_UPLOAD_BYTES",
         code="too_large",
     )
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0
