@@ -137,9 +137,9 @@ def test_publish__each_kind__lands_in_its_own_book(client: TestClient) -> None:
 
 def test_unpublish__signed_by_the_owner__removes_the_order(client: TestClient) -> None:
     order = app_order()
-    publish(client, order)
+    published_at = publish(client, order).json()["published_at"]
     digest = order_hash(order)
-    sign = sign_unpublish(bytes.fromhex(digest[2:]), DEVELOPER.key)
+    sign = sign_unpublish(bytes.fromhex(digest[2:]), published_at, DEVELOPER.key)
     response = client.post(f"/orders/{digest}/unpublish", json={"sign": "0x" + sign.hex()})
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "unpublished"
@@ -149,13 +149,16 @@ def test_unpublish__signed_by_the_owner__removes_the_order(client: TestClient) -
     assert_refused(again, 409, "order_not_open")
     assert publish(client, order).status_code == 201  # published again: back in the book
     assert book(client, "app") == [digest]
+    replayed = client.post(f"/orders/{digest}/unpublish", json={"sign": "0x" + sign.hex()})
+    assert_refused(replayed, 403, "not_owner")  # that signature was for the first publication
+    assert book(client, "app") == [digest]
 
 
 def test_unpublish__by_someone_else__is_refused(client: TestClient) -> None:
     order = app_order()
-    publish(client, order)
+    published_at = publish(client, order).json()["published_at"]
     digest = order_hash(order)
-    sign = sign_unpublish(bytes.fromhex(digest[2:]), STRANGER.key)
+    sign = sign_unpublish(bytes.fromhex(digest[2:]), published_at, STRANGER.key)
     response = client.post(f"/orders/{digest}/unpublish", json={"sign": "0x" + sign.hex()})
     assert_refused(response, 403, "not_owner")
     assert book(client, "app") == [digest]

@@ -220,7 +220,9 @@ def test_publish__same_order_concurrently__stored_once(database_url: str, chain:
         with httpx.Client(base_url=server.url, timeout=TIMEOUT_S) as http:
             publish = lambda: http.post("/orders", json=body)  # noqa: E731
             assert _in_parallel(6, publish) == [201, 409, 409, 409, 409, 409]
-            sign = "0x" + sign_unpublish(bytes.fromhex(hash_of(order)[2:]), DEVELOPER.key).hex()
+            published_at = http.get(f"/orders/{hash_of(order)}").json()["published_at"]
+            raw_hash = bytes.fromhex(hash_of(order)[2:])
+            sign = "0x" + sign_unpublish(raw_hash, published_at, DEVELOPER.key).hex()
             unpublish = lambda: http.post(  # noqa: E731
                 f"/orders/{hash_of(order)}/unpublish", json={"sign": sign}
             )

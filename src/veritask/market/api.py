@@ -251,7 +251,7 @@ def create_app(
             signature = bytes.fromhex(sign.removeprefix("0x"))
         except ValueError:
             raise Rejection("malformed_order", "sign: expected 0x and hex digits") from None
-        message = unpublish_hash(bytes.fromhex(value[2:]))
+        message = unpublish_hash(bytes.fromhex(value[2:]), record.published_at)
         personal = keccak(b"\x19Ethereum Signed Message:\n32" + message)
         try:
             block = service.chain.head()
@@ -264,8 +264,9 @@ def create_app(
         if not valid:
             raise Rejection(
                 "not_owner",
-                f"the unpublish request is not signed by the order's owner {owner}: sign "
-                "keccak256('veritask market: unpublish order ' ‖ order hash) with EIP-191",
+                f"the unpublish request is not signed by the order's owner {owner} for its "
+                f"publication at {record.published_at!r}: sign keccak256('veritask market: "
+                "unpublish order ' ‖ order hash ‖ ' published at ' ‖ published_at) with EIP-191",
             )
         if service.store.remove(value, "unpublished") is None:  # a concurrent request won
             raise Rejection("order_not_open", f"order {value} was just taken out of the book")

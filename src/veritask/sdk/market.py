@@ -56,15 +56,17 @@ MarketEventName = Literal["published", "updated", "removed"]
 CANDIDATES = 20
 
 
-def unpublish_hash(order_hash: bytes) -> bytes:
-    """keccak256(UNPUBLISH_PREFIX ‖ order hash): the 32 bytes the owner signs (EIP-191)."""
+def unpublish_hash(order_hash: bytes, published_at: float) -> bytes:
+    """keccak256(UNPUBLISH_PREFIX ‖ order hash ‖ " published at " ‖ repr(published_at)):
+    the 32 bytes the owner signs (EIP-191). Binding the publication time makes a signature
+    good for one publication only: it cannot take the order out again once republished."""
     if len(order_hash) != 32:
         raise InvalidInput(f"an order hash is 32 bytes, got {len(order_hash)}")
-    return keccak(UNPUBLISH_PREFIX + order_hash)
+    return keccak(UNPUBLISH_PREFIX + order_hash + b" published at " + repr(published_at).encode())
 
 
-def sign_unpublish(order_hash: bytes, private_key: bytes | str) -> bytes:
-    return sign_hash_eip191(unpublish_hash(order_hash), private_key)
+def sign_unpublish(order_hash: bytes, published_at: float, private_key: bytes | str) -> bytes:
+    return sign_hash_eip191(unpublish_hash(order_hash, published_at), private_key)
 
 
 class MarketError(ServiceError):
@@ -219,7 +221,8 @@ class MarketClient:
         the signed order stays valid; cancel it on chain to close it for good)."""
         text = _hash_text(order_hash)
         raw = bytes.fromhex(text[2:]) if text.startswith("0x") else b""
-        sign = sign_unpublish(raw, private_key)
+        published_at = self.get(text).published_at  # the publication the signature is for
+        sign = sign_unpublish(raw, published_at, private_key)
         data = self._request("POST", f"/orders/{text}/unpublish", json={"sign": "0x" + sign.hex()})
         return MarketOrder.from_json(data)
 
