@@ -53,8 +53,9 @@ def test_devnet__up_status_fund_run_down(devnet_cli: Cli, tmp_path: Path) -> Non
 
     created = devnet_cli("wallet", "create", "--json", env=PASSWORD)
     address = json.loads(created.stdout)["address"]
-    funded = devnet_cli("devnet", "fund", address, "--rlc", "5")
+    funded = devnet_cli("devnet", "fund", "--rlc", "5")  # the wallet's address by default
     assert funded.exit_code == 0, funded.output
+    assert funded.stdout.startswith(f"funded {address}: 10 ETH for gas, 5 RLC")
     deposit = devnet_cli("account", "deposit", "5", env=PASSWORD)
     assert deposit.exit_code == 0, deposit.output
 

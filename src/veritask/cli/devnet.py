@@ -92,7 +92,10 @@ def up(
     show(headline)
     print_table(_summary(running), ("", "value"))
     show(f"log: {folder / LOG_FILE}")
-    show("try: veritask devnet status; veritask orderbook app")
+    hello = running.apps.get("hello")
+    show("next: veritask wallet create; veritask devnet fund; veritask account deposit 10")
+    if hello:
+        show(f"      veritask run {hello} --args World --watch")
 
 
 def _start(
@@ -211,7 +214,9 @@ def status(ctx: typer.Context, json_output: JsonFlag = False) -> None:
 @app.command()
 def fund(
     ctx: typer.Context,
-    address: Annotated[str, typer.Argument(help="The address to fund.")],
+    address: Annotated[
+        str | None, typer.Argument(help="The address to fund (default: the wallet's).")
+    ] = None,
     rlc: Annotated[int, typer.Option(min=0, help="RLC tokens to give (in its wallet).")] = 100,
     eth: Annotated[int, typer.Option(min=0, help="ETH to give for gas.")] = 10,
     json_output: JsonFlag = False,
@@ -226,6 +231,9 @@ def fund(
     state = read_state(devnet_dir())
     if state is None:
         raise InvalidInput("no devnet runs: start one with `veritask devnet up`")
+    if address is None:
+        cli = cli_state(ctx)
+        address = cli.find_wallet(cli.profile()).address
     target = checksum_address(address, source="the address given")
     w3 = connect(state.services["rpc"], timeout_s=10)
     client = ProtocolClient(w3, read_deployment(w3, state.hub))
