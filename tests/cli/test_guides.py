@@ -6,8 +6,9 @@ any text).
 What each guide says happens outside the CLI is done here, and only that:
 - `veritask wallet create` draws a random key; here it draws the guide's fixed key (named
   below), so that the addresses and order hashes the guides show are reproducible;
-- the devnet has no faucet command: the wallet gets 10 ETH of gas (anvil_setBalance) and, for
-  the guides that say so, 100 RLC of tokens sent by the deployer (`Devnet.fund`);
+- this devnet is not one of `veritask devnet up` (no `devnet fund`): the wallet gets 10 ETH
+  of gas (anvil_setBalance) and, for the guides that say so, 100 RLC of tokens sent by the
+  deployer (`Devnet.fund`);
 - data-owner.md's file `weather.csv` is written with the content the guide shows;
 - a storage service runs on loopback and `VERITASK_STORAGE_URL` points at it (for `push`).
 """

@@ -34,7 +34,7 @@ from .devnet_process import (
     register_demo_assets,
 )
 from .devnet_state import STATE_FILE, devnet_dir, read_state
-from .stack import RLC, Stack
+from .stack import ETH, RLC, Stack
 
 _TASK_TIMEOUT_S = 120.0
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name, address in apps.items():
                     _say(started, f"app {name} {address} published on the market")
                 for address in funded:
-                    stack.fund(address, tokens_nrlc=100 * RLC, gas_wei=10 * 10**18)
+                    stack.fund(address, tokens_nrlc=100 * RLC, gas_wei=10 * ETH)
                     _say(started, f"funded {address}: 10 ETH for gas, 100 RLC in its wallet")
                 text = _run_task(stack, apps["hello"], args.args, Path(scratch) / "result", started)
                 print(f"\nresult: {text}", flush=True)

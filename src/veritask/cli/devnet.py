@@ -225,8 +225,9 @@ def fund(
     from veritask.chain.node import connect, read_deployment
     from veritask.chain.protocol import ProtocolClient
     from veritask.sdk import checksum_address
+    from veritask.sdk.amounts import NRLC_PER_RLC, WEI_PER_ETH
 
-    from .stack import demo_account
+    from .stack import fund_account
 
     state = read_state(devnet_dir())
     if state is None:
@@ -237,9 +238,7 @@ def fund(
     target = checksum_address(address, source="the address given")
     w3 = connect(state.services["rpc"], timeout_s=10)
     client = ProtocolClient(w3, read_deployment(w3, state.hub))
-    w3.provider.make_request("anvil_setBalance", [target, hex(eth * 10**18)])  # type: ignore[arg-type]
-    if rlc:
-        client.transfer_tokens(demo_account("deployer"), target, rlc * 10**9)
+    fund_account(client, target, tokens_nrlc=rlc * NRLC_PER_RLC, gas_wei=eth * WEI_PER_ETH)
     if cli_state(ctx).as_json(json_output):
         emit_json({"address": target, "eth": eth, "rlc": rlc})
         return

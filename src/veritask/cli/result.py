@@ -41,7 +41,7 @@ def download(
     results = Results(client, deals=client.deals(from_block=from_block))
     target = results.completed_task(task)
     folder = out or Path.cwd() / f"result-0x{target.task_id.hex()}"
-    result = results.download(task, folder)
+    result = results.download_task(target, folder)
     if state.as_json(json_output):
         emit_json(result_fields(result))
         return

@@ -251,8 +251,7 @@ def _watch_and_download(
         completed = []
     results = Results(client, deals=deals)
     for task in completed:
-        ref = f"{_hex(task.deal_id)}:{task.index}"
-        downloaded = results.download(ref, Path.cwd() / f"result-{_hex(task.task_id)}")
+        downloaded = results.download_task(task, Path.cwd() / f"result-{_hex(task.task_id)}")
         if as_json:
             emit_json({"event": "result", **result_fields(downloaded)})
         else:

@@ -46,13 +46,14 @@ from veritask.market.settings import MarketSettings
 from veritask.scheduler.service import Scheduler
 from veritask.scheduler.settings import SchedulerSettings
 from veritask.scheduler.store import WorkerRow
+from veritask.sdk.amounts import NRLC_PER_RLC, WEI_PER_ETH
 from veritask.storage.server import RunningServer, serve_in_thread
 from veritask.storage.settings import StorageSettings
 
-__all__ = ["RLC", "Stack", "StackWorker", "demo_account"]
+__all__ = ["ETH", "RLC", "Stack", "StackWorker", "demo_account", "fund_account"]
 
-RLC = 10**9
-ETH = 10**18
+RLC = NRLC_PER_RLC
+ETH = WEI_PER_ETH
 DEMO_ACCOUNTS = ("deployer", "requester", "app developer", "dataset owner", "workerpool owner")
 
 
@@ -60,6 +61,20 @@ def demo_account(name: str) -> LocalAccount:
     """The demo's deterministic accounts ("deployer", "requester", "worker 0", ...)."""
     account: LocalAccount = Account.from_key(keccak(text=f"veritask devnet {name}"))
     return account
+
+
+def fund_account(
+    protocol: ProtocolClient, address: str, *, tokens_nrlc: int = 0, gas_wei: int = 100 * ETH
+) -> None:
+    """Sets `address`'s gas balance to `gas_wei` (anvil's `anvil_setBalance`: a devnet
+    only) and sends it `tokens_nrlc` from the demo deployer."""
+    response = protocol.w3.provider.make_request(
+        RPCEndpoint("anvil_setBalance"), [address, hex(gas_wei)]
+    )
+    if "error" in response:
+        raise ToolError(f"anvil_setBalance failed: {response['error']}")
+    if tokens_nrlc:
+        protocol.transfer_tokens(demo_account("deployer"), address, tokens_nrlc)
 
 
 @dataclass
@@ -188,9 +203,7 @@ class Stack:
         return response["result"]
 
     def fund(self, address: str, *, tokens_nrlc: int = 0, gas_wei: int = 100 * ETH) -> None:
-        self.rpc("anvil_setBalance", address, hex(gas_wei))
-        if tokens_nrlc:
-            self.protocol.transfer_tokens(self.accounts["deployer"], address, tokens_nrlc)
+        fund_account(self.protocol, address, tokens_nrlc=tokens_nrlc, gas_wei=gas_wei)
 
     def start(self) -> Stack:
         try:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from veritask.errors import InvalidInput
 
+from .digest import file_digest
+
 __all__ = [
     "ADDRESS_HEADER",
     "CID_PREFIX",
@@ -31,10 +33,10 @@ __all__ = [
 CID_PREFIX = bytes([0x01, 0x55, 0x12, 0x20])
 _MULTIBASE_BASE32 = "b"
 _CID_TEXT_LENGTH = 59  # "b" + base32 of 36 bytes without padding
-_READ_BLOCK = 1 << 20
 UPLOAD_MESSAGE_HEADER = "Veritask storage upload"
-# The HTTP headers of an upload: the uploader's 0x address, the unix seconds it signed at,
-# and its 65-byte EIP-191 signature of `upload_message` in 0x hex.
+# The HTTP headers of a signed request (a storage upload, a scheduler's task logs): the
+# signer's 0x address, the unix seconds it signed at, and its 65-byte EIP-191 signature
+# (of `upload_message` for an upload) in 0x hex.
 ADDRESS_HEADER = "X-Veritask-Address"
 TIMESTAMP_HEADER = "X-Veritask-Timestamp"
 SIGNATURE_HEADER = "X-Veritask-Signature"
@@ -55,14 +57,7 @@ def cid_of(data: bytes) -> str:
 
 def cid_of_file(path: Path | str) -> str:
     """The content id of a file's bytes, read in 1 MiB blocks (any size)."""
-    digest = hashlib.sha256()
-    try:
-        with Path(path).open("rb") as handle:
-            for block in iter(lambda: handle.read(_READ_BLOCK), b""):
-                digest.update(block)
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return cid_from_digest(digest.digest())
+    return cid_from_digest(file_digest(path))
 
 
 def parse_cid(text: str) -> bytes:

@@ -59,14 +59,15 @@ class TreeEntry:
 
 
 def file_digest(path: Path | str) -> bytes:
-    """sha256 of a file's bytes (PoCo's digest of a single-file result)."""
+    """sha256 of a file's bytes, read in 1 MiB blocks (PoCo's digest of a single-file
+    result; also a dataset's checksum and the digest inside a CID)."""
     digest = hashlib.sha256()
     try:
         with Path(path).open("rb") as handle:
             for block in iter(lambda: handle.read(_READ_BLOCK), b""):
                 digest.update(block)
     except OSError as exc:
-        raise InvalidInput(f"cannot read result file {path}: {exc.strerror or exc}") from exc
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from exc
     return digest.digest()
 
 

@@ -13,14 +13,13 @@ from eth_keys.exceptions import BadSignature
 from eth_utils.address import to_checksum_address
 
 from veritask.domain.orders import (
-    AppOrder,
-    DatasetOrder,
     Order,
     RequestOrder,
     WorkerpoolOrder,
     order_digest,
 )
 from veritask.errors import ChainError
+from veritask.sdk.orders import order_kind
 
 from .chain_view import ChainView
 from .errors import Rejection
@@ -31,7 +30,6 @@ __all__ = [
     "CheckedOrder",
     "check_order",
     "is_signed_by",
-    "order_kind_of",
     "recover_signer",
     "scheduler_stake",
     "task_price_cap",
@@ -61,16 +59,6 @@ class CheckedOrder:
     @property
     def remaining(self) -> int:
         return max(self.order.volume - self.consumed, 0)
-
-
-def order_kind_of(order: Order) -> str:
-    if isinstance(order, AppOrder):
-        return "app"
-    if isinstance(order, DatasetOrder):
-        return "dataset"
-    if isinstance(order, WorkerpoolOrder):
-        return "workerpool"
-    return "request"
 
 
 def scheduler_stake(workerpool_price: int) -> int:
@@ -165,7 +153,7 @@ def check_order(order: Order, chain: ChainView, block: int | None = None) -> Che
     """The order with its signer and consumed volume at `block` (default: the head), or
     the `Rejection` that keeps it out of the book."""
     _check_bounds(order)
-    kind = order_kind_of(order)
+    kind = order_kind(order)
     try:
         at = chain.head() if block is None else block
         return _check_on_chain(order, kind, chain, at)

@@ -7,7 +7,6 @@ Every write is checked first (fields, ownership, an existing registration) and r
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -17,6 +16,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from veritask.chain.transactions import send
+from veritask.domain.digest import file_digest
 from veritask.errors import InvalidInput
 
 from .addresses import checksum_address
@@ -94,14 +94,7 @@ def parse_checksum(text: str, *, source: str = "--checksum") -> bytes:
 
 def file_checksum(path: Path) -> bytes:
     """The sha256 of a file's bytes: a dataset's checksum."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return digest.digest()
+    return file_digest(path)
 
 
 def send_as_wallet(client: Veritask, action: str, call: ContractFunction) -> TxSummary:

@@ -51,13 +51,7 @@ class Results:
 
     def completed_task(self, ref: str) -> TaskView:
         """Task `ref` (DEAL_ID:INDEX or a task id), which must be completed."""
-        task = self.deals.task(ref)
-        if task.status != COMPLETED or task.results is None or task.result_digest is None:
-            raise InvalidInput(
-                f"task 0x{task.task_id.hex()} is {task.status_name}, not COMPLETED: "
-                f"{task.next_step()}"
-            )
-        return task
+        return _completed(self.deals.task(ref))
 
     def download(
         self, ref: str, dest: Path, *, max_bytes: int = DEFAULT_MAX_RESULT_BYTES
@@ -65,7 +59,14 @@ class Results:
         """Downloads and unpacks the result of task `ref` into the new or empty folder
         `dest`; IntegrityError (the files are kept, for inspection) when they do not hash to
         the task's on-chain result digest."""
-        task = self.completed_task(ref)
+        return self.download_task(self.completed_task(ref), dest, max_bytes=max_bytes)
+
+    def download_task(
+        self, task: TaskView, dest: Path, *, max_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    ) -> DownloadedResult:
+        """`download` of a task already read (by `completed_task` or a watch): no second
+        lookup on chain."""
+        _completed(task)
         expected = task.result_digest or b""
         cid = parse_result_pointer(task.results or b"")
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -81,3 +82,11 @@ class Results:
                 "do not trust these files (the worker that uploaded them cheated or failed)"
             )
         return DownloadedResult(task, cid, dest, tuple(files), digest)
+
+
+def _completed(task: TaskView) -> TaskView:
+    if task.status != COMPLETED or task.results is None or task.result_digest is None:
+        raise InvalidInput(
+            f"task 0x{task.task_id.hex()} is {task.status_name}, not COMPLETED: {task.next_step()}"
+        )
+    return task

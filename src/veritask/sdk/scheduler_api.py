@@ -14,11 +14,11 @@ from types import TracebackType
 from typing import Any, Literal
 
 import httpx
-from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, ConfigDict, Field
 
+from veritask.domain.cid import ADDRESS_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from veritask.errors import ServiceError
 
 __all__ = [
@@ -46,10 +46,6 @@ __all__ = [
     "login_message",
     "task_logs_message",
 ]
-
-ADDRESS_HEADER = "X-Veritask-Address"
-TIMESTAMP_HEADER = "X-Veritask-Timestamp"
-SIGNATURE_HEADER = "X-Veritask-Signature"
 
 
 class SchedulerApiError(ServiceError):
@@ -311,9 +307,11 @@ class SchedulerClient:
             code, message = "", response.text[:300]
             try:
                 body = response.json()
-                code, message = str(body.get("code", "")), str(body.get("message", message))
             except ValueError:
-                pass
+                body = None
+            if isinstance(body, dict):  # every service's refusal: {"error": code, "message"}
+                code = str(body.get("error") or body.get("code") or "")
+                message = str(body.get("message", message))
             raise SchedulerApiError(
                 f"scheduler refused {method} {path} ({response.status_code}): {message}",
                 status=response.status_code,
@@ -375,7 +373,7 @@ class SchedulerClient:
         """A task's status and app logs, for its requester (signed request)."""
         stamp = int(time.time()) if timestamp is None else timestamp
         message = encode_defunct(text=task_logs_message(task_id, stamp))
-        signature = bytes(Account.sign_message(message, signer.key).signature)
+        signature = bytes(signer.sign_message(message).signature)
         headers = {
             ADDRESS_HEADER: signer.address,
             TIMESTAMP_HEADER: str(stamp),

@@ -230,6 +230,8 @@ class Agent:
             )
             if work.kind is WorkKind.COMPUTE:
                 shutil.rmtree(self._task_dir(work), ignore_errors=True)
+                if self.journal.load(work.task_id) is None:  # a trust-1 upload or call failed
+                    self.journal.archive_path(work.task_id).unlink(missing_ok=True)
 
     def _task_dir(self, work: Assignment) -> Path:
         return self.settings.work_dir / "tasks" / work.task_id
@@ -257,8 +259,9 @@ class Agent:
         except VeritaskError as exc:
             raise _Failed(ReplicateStatus.FETCH_FAILED, f"app: {exc}") from exc
 
-    def _fetch_inputs(self, work: Assignment, in_dir: Path) -> tuple[str, list[str]]:
-        params = parse_params(work.params)
+    def _fetch_inputs(
+        self, work: Assignment, params: dict[str, Any], in_dir: Path
+    ) -> tuple[str, list[str]]:
         dataset_name = ""
         try:
             if work.dataset is not None:
@@ -288,9 +291,10 @@ class Agent:
         self.report(work, StatusReport(status=ReplicateStatus.STARTED))
         runtime, app = self._prepare(work)
         self.report(work, StatusReport(status=ReplicateStatus.APP_FETCHED))
-        dataset_name, input_names = self._fetch_inputs(work, in_dir)
+        params = parse_params(work.params)
+        dataset_name, input_names = self._fetch_inputs(work, params, in_dir)
         self.report(work, StatusReport(status=ReplicateStatus.DATA_FETCHED))
-        args = str(parse_params(work.params).get("iexec_args") or "")
+        args = str(params.get("iexec_args") or "")
         limits = Limits(
             time_s=min(work.time_limit_s, self.settings.max_app_time_s),
             memory_bytes=self.settings.memory_bytes,
