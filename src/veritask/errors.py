@@ -3,7 +3,8 @@
 VeritaskError
 ├── InvalidInput        bad input from a user or a peer, caught at the edge
 ├── ChainError          the node refused, reverted or did not answer
-│   └── ContractRevert  a transaction or call reverted with a reason
+│   ├── ContractRevert  a transaction or call reverted with a reason
+│   └── TransactionPending  sent, but not mined in time: it may still land
 ├── ToolError           a local tool (compiler, anvil) is missing or failed
 ├── ServiceError        a Veritask service (storage, market, scheduler) failed or did not answer
 │   └── StorageError    the storage service or a blob store refused, failed or did not answer
@@ -20,6 +21,7 @@ __all__ = [
     "ServiceError",
     "StorageError",
     "ToolError",
+    "TransactionPending",
     "VeritaskError",
 ]
 
@@ -42,6 +44,15 @@ class ContractRevert(ChainError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class TransactionPending(ChainError):
+    """A transaction was sent but no receipt came in time; it may still be mined, so
+    whatever depends on it (a worker's commitment) must be kept. `tx_hash` is 0x hex."""
+
+    def __init__(self, message: str, tx_hash: str) -> None:
+        super().__init__(message)
+        self.tx_hash = tx_hash
 
 
 class ToolError(VeritaskError):

@@ -1,4 +1,6 @@
-"""Sends transactions signed locally and turns reverts into `ContractRevert`."""
+"""Sends transactions signed locally and turns reverts into `ContractRevert`, a node that
+refuses or does not answer into `ChainError`, and a receipt that does not come in time into
+`TransactionPending` (the transaction may still be mined)."""
 
 from __future__ import annotations
 
@@ -7,16 +9,17 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
 from web3.types import TxParams, TxReceipt, Wei
 
-from veritask.errors import ChainError, ContractRevert
+from veritask.errors import ChainError, ContractRevert, TransactionPending
 
 __all__ = ["send", "send_raw"]
 
 # Headroom over the node's estimate: estimates are exact on anvil, but a state change
 # between estimate and inclusion (another transaction) may cost a little more.
 _GAS_MARGIN = 1.2
+_RECEIPT_TIMEOUT_S = 60.0
 
 
 def _revert_reason(exc: ContractLogicError) -> str:
@@ -54,8 +57,18 @@ def send_raw(w3: Web3, account: LocalAccount, tx: dict[str, Any]) -> TxReceipt:
     if "gasPrice" not in tx and "maxFeePerGas" not in tx:
         tx["gasPrice"] = w3.eth.gas_price
     signed = account.sign_transaction(tx)
-    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+    try:
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    except (OSError, Web3Exception) as exc:  # not sent: nothing can land
+        raise ChainError(f"sending the transaction failed: {exc}") from exc
+    try:
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=_RECEIPT_TIMEOUT_S)
+    except (TimeExhausted, OSError) as exc:
+        raise TransactionPending(
+            f"transaction 0x{tx_hash.hex()} was sent but not mined within "
+            f"{_RECEIPT_TIMEOUT_S:g} s ({type(exc).__name__}): it may still land",
+            "0x" + tx_hash.hex(),
+        ) from exc
     if receipt["status"] != 1:
         raise ChainError(f"transaction {tx_hash.hex()} failed in block {receipt['blockNumber']}")
     return receipt

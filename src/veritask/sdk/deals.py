@@ -218,13 +218,15 @@ class Deals:
     def _profile_name(self) -> str:
         return self.client.profile.name
 
-    def _logs(self, event: str, task_ids: Sequence[bytes]) -> list[Any]:
+    def _logs(self, event: str, task_ids: Sequence[bytes], to_block: int) -> list[Any]:
         hub = self.client.protocol.hub
         found: list[Any] = []
         for start in range(0, len(task_ids), _TOPICS_PER_QUERY):
             chunk = list(task_ids[start : start + _TOPICS_PER_QUERY])
             found += hub.events[event]().get_logs(
-                argument_filters={"task_id": chunk}, from_block=self.from_block
+                argument_filters={"task_id": chunk},
+                from_block=self.from_block,
+                to_block=to_block,
             )
         return found
 
@@ -250,22 +252,28 @@ class Deals:
         contribution_deadline = terms.start_time + CONTRIBUTION_DEADLINE_RATIO * terms.time_ref
         final_deadline = terms.start_time + FINAL_DEADLINE_RATIO * terms.time_ref
         with self.client._node_errors():
+            # Every read at one block: a task finalized between two reads would otherwise
+            # show COMPLETED without its result.
+            block = int(self.client.w3.eth.block_number)
             workers: dict[bytes, list[str]] = {}
-            for log in self._logs("TaskContribute", ids):
+            for log in self._logs("TaskContribute", ids, block):
                 found = workers.setdefault(bytes(log["args"]["task_id"]), [])
                 if log["args"]["worker"] not in found:
                     found.append(str(log["args"]["worker"]))
             results = {
-                bytes(log["args"]["task_id"]): log for log in self._logs("TaskFinalize", ids)
+                bytes(log["args"]["task_id"]): log for log in self._logs("TaskFinalize", ids, block)
             }
             views = []
             for index, task in zip(indices, ids, strict=True):
                 status, _count, winners, _round, reveal_deadline, consensus = hub.functions.task(
                     terms.deal_id, index
-                ).call()
+                ).call(block_identifier=block)
                 contributions = tuple(
                     ContributionView(
-                        worker, int(hub.functions.contribution(task, worker).call()[0])
+                        worker,
+                        int(
+                            hub.functions.contribution(task, worker).call(block_identifier=block)[0]
+                        ),
                     )
                     for worker in sorted(workers.get(task, []), key=lambda a: int(a, 16))
                 )

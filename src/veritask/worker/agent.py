@@ -28,7 +28,14 @@ from veritask.chain.protocol import ProtocolClient
 from veritask.domain.ids import task_id as compute_task_id
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.result_archive import pack_result, result_pointer
-from veritask.errors import ChainError, InvalidInput, StorageError, ToolError, VeritaskError
+from veritask.errors import (
+    ChainError,
+    InvalidInput,
+    StorageError,
+    ToolError,
+    TransactionPending,
+    VeritaskError,
+)
 from veritask.sdk.scheduler_api import (
     Assignment,
     Registration,
@@ -214,7 +221,7 @@ class Agent:
 
     def _guarded(self, work: Assignment, step: Callable[[Assignment], None]) -> None:
         try:
-            step(work)
+            self._step(work, step)
         except _Failed as failure:
             outcome = failure.outcome
             self.report(
@@ -232,6 +239,21 @@ class Agent:
                 shutil.rmtree(self._task_dir(work), ignore_errors=True)
                 if self.journal.load(work.task_id) is None:  # a trust-1 upload or call failed
                     self.journal.archive_path(work.task_id).unlink(missing_ok=True)
+
+    @staticmethod
+    def _step(work: Assignment, step: Callable[[Assignment], None]) -> None:
+        """Runs `step`; a failure nobody foresaw (a full disk, a library bug) becomes a
+        reported SANDBOX_ERROR, so that the scheduler gives the task to another worker at
+        once instead of waiting for this one to look lost."""
+        try:
+            step(work)
+        except (_Failed, VeritaskError):  # foreseen: handled by the caller as before
+            raise
+        except Exception as exc:
+            log.exception("task %s: %s failed", work.task_id, work.kind)
+            raise _Failed(
+                ReplicateStatus.SANDBOX_ERROR, f"worker error: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _task_dir(self, work: Assignment) -> Path:
         return self.settings.work_dir / "tasks" / work.task_id
@@ -377,6 +399,9 @@ class Agent:
             receipt = self._chain().contribute(
                 self.account, deal_id, work.index, digest, authorization
             )
+        except TransactionPending as exc:
+            # It may still be mined: keep the journal so that the worker can reveal.
+            raise _Failed(ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}") from exc
         except ChainError as exc:
             self.journal.drop(work.task_id)
             raise _Failed(ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}") from exc
@@ -460,6 +485,9 @@ class Agent:
                     log.warning("worker loop: %s", exc)
                     self.config = None if isinstance(exc, SchedulerApiError) else self.config
                     self._stop.wait(0.5)
+                except Exception:  # a worker outlives one bad pass (disk, node), loudly
+                    log.exception("worker loop failed; going on")
+                    self._stop.wait(1.0)
         finally:
             self._stop.set()
             beating.join(5)

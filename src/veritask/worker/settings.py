@@ -21,7 +21,7 @@ class WorkerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VERITASK_WORKER_", frozen=True)
 
-    scheduler_url: str = "http://127.0.0.1:8600"
+    scheduler_url: str = "http://127.0.0.1:8602"
     rpc_url: str = "http://127.0.0.1:8545"
     storage_url: str = "http://127.0.0.1:8601"
     # The worker's wallet: a file holding a 0x hex private key, or a V3 keystore whose
