@@ -34,6 +34,7 @@ from veritask.sdk.scheduler_api import (
     DatasetSpec,
     Registration,
     ReplicateLog,
+    ReplicateStatus,
     StatusReport,
     TaskLogs,
     WorkKind,
@@ -45,7 +46,7 @@ from . import transitions
 from .refusals import Refused, check_registration, clean_report
 from .store import DealRow, ReplicateRow, TaskRow, WorkerRow
 
-__all__ = ["Refused", "WorkerDesk"]
+__all__ = ["Refused", "StateLock", "WorkerDesk"]
 
 _CHALLENGE_TTL_S = 60.0
 # Challenges waiting for a login: past this many, the oldest is forgotten (memory is bounded
@@ -53,6 +54,31 @@ _CHALLENGE_TTL_S = 60.0
 _MAX_CHALLENGES = 10_000
 # How often a long poll without a thread (all `max_long_polls` busy) asks again.
 _POLL_S = 0.5
+
+
+# Progress a worker reports about its own replicate: it frees nothing and gives no one work,
+# so it wakes no long poll.
+_PROGRESS = (
+    ReplicateStatus.STARTED,
+    ReplicateStatus.APP_FETCHED,
+    ReplicateStatus.DATA_FETCHED,
+    ReplicateStatus.COMPUTED,
+)
+
+
+class StateLock(threading.Condition):
+    """The scheduler's state lock (reentrant). Every change that may give a worker work
+    (chain events, the driver's decisions, registrations, reports) calls `notify_all`;
+    `changes` counts those calls, so a long poll that found nothing looks again only once
+    it moved: 1 000 idle workers cost no query while nothing happens."""
+
+    def __init__(self) -> None:
+        super().__init__(threading.RLock())
+        self.changes = 0
+
+    def notify_all(self) -> None:
+        self.changes += 1  # the caller holds the lock
+        super().notify_all()
 
 
 def _recover(message: str, signature: str) -> str:
@@ -73,7 +99,7 @@ class WorkerDesk:
         self,
         account: LocalAccount,
         sessions: sessionmaker[Session],
-        lock: threading.Condition,
+        lock: StateLock,
         *,
         token_ttl_s: float,
         max_wait_s: float,
@@ -83,6 +109,7 @@ class WorkerDesk:
         chain_now: Callable[[], int],
         max_long_polls: int = 16,
         heartbeat_interval_s: float = 1.0,
+        recheck_s: float = 30.0,
         clock: Callable[[], float] = time.time,
         on_assignment: Callable[[], None] | None = None,
     ) -> None:
@@ -108,6 +135,9 @@ class WorkerDesk:
         # costs no write); below lost_after_s, so a worker is never lost for it.
         self._heartbeat_interval_s = heartbeat_interval_s
         self._beats: dict[str, float] = {}
+        # A long poll looks again this often even when nothing changed: it keeps a polling
+        # worker seen (lost_after_s / 2) and bounds the cost of a change that did not notify.
+        self._recheck_s = recheck_s
         self.closing = False  # set at shutdown: long polls return at once
 
     def challenge(self, address: str) -> str:
@@ -195,8 +225,10 @@ class WorkerDesk:
 
     async def wait_for_work(self, worker: str, wait_s: float) -> Assignment | None:
         """`next_work` from the event loop: it waits in a thread while one of the
-        `max_long_polls` slots is free, else on the loop, asking again every 0.5 s."""
+        `max_long_polls` slots is free, else on the loop, waking every 0.5 s and asking
+        again if the state changed."""
         deadline = self._clock() + min(max(wait_s, 0.0), self._max_wait_s)
+        checked, checked_at = -1, 0.0
         while True:
             remaining = deadline - self._clock()
             if remaining > 0 and self._long_polls.acquire(blocking=False):
@@ -204,21 +236,31 @@ class WorkerDesk:
                     return await run_in_threadpool(self.next_work, worker, remaining)
                 finally:
                     self._long_polls.release()
-            assignment = await run_in_threadpool(self.next_work, worker, 0.0)
+            changes = self._lock.changes  # read before asking: a change meanwhile is seen
+            if changes != checked or self._clock() - checked_at >= self._recheck_s:
+                checked, checked_at = changes, self._clock()
+                assignment = await run_in_threadpool(self.next_work, worker, 0.0)
+                if assignment is not None:
+                    return assignment
             remaining = deadline - self._clock()
-            if assignment is not None or remaining <= 0 or self.closing:
-                return assignment
+            if remaining <= 0 or self.closing:
+                return None
             await asyncio.sleep(min(remaining, _POLL_S))
 
     def next_work(self, worker: str, wait_s: float) -> Assignment | None:
         """The next order or new replicate for `worker`, waiting up to `wait_s` for one."""
         deadline = self._clock() + min(max(wait_s, 0.0), self._max_wait_s)
+        checked, checked_at = -1, 0.0
         with self._lock:
             while True:
-                assignment = self._next_work_once(worker)
+                if self._lock.changes != checked or self._clock() - checked_at >= self._recheck_s:
+                    checked, checked_at = self._lock.changes, self._clock()
+                    assignment = self._next_work_once(worker)
+                    if assignment is not None:
+                        return assignment
                 remaining = deadline - self._clock()
-                if assignment is not None or remaining <= 0 or self.closing:
-                    return assignment
+                if remaining <= 0 or self.closing:
+                    return None
                 self._lock.wait(min(remaining, 0.5))
 
     def _next_work_once(self, worker: str) -> Assignment | None:
@@ -291,7 +333,8 @@ class WorkerDesk:
                 app_failures_to_fail=self._app_failures,
                 worker_failures_to_fail=self._worker_failures,
             )
-            self._lock.notify_all()
+            if report.status not in _PROGRESS:
+                self._lock.notify_all()
         if not accepted:
             raise Refused(
                 "unknown_replicate",

@@ -90,8 +90,8 @@ class Driver:
         now = self._clock()
         with self._lock, self._sessions.begin() as session:
             changed = bool(transitions.mark_lost_workers(session, now - self._lost_after_s, now))
-            intents = self._revealing(session, chain_now, now)
-            changed |= self._expire(session, chain_now, now)
+            intents, uploaders = self._revealing(session, chain_now, now)
+            changed |= uploaders | self._expire(session, chain_now, now)
             if self._claim:
                 intents += self._claims(session, chain_now, now)
             if changed or intents:
@@ -104,8 +104,10 @@ class Driver:
     def _recent(self, sent_at: float, now: float) -> bool:
         return sent_at > 0 and now - sent_at < self._retry_s
 
-    def _revealing(self, session: Session, chain_now: int, now: float) -> list[Intent]:
+    def _revealing(self, session: Session, chain_now: int, now: float) -> tuple[list[Intent], bool]:
+        """Finalize and reopen intents, and whether an uploader was (re)chosen."""
         intents: list[Intent] = []
+        uploaders = False
         rows = session.execute(
             select(TaskRow, DealRow)
             .join(DealRow, DealRow.deal_id == TaskRow.deal_id)
@@ -123,7 +125,7 @@ class Driver:
             revealed = [c for c in winners if c.revealed]
             upload_late = now - task.upload_asked_at > self._upload_timeout_s
             if revealed and not task.results and (not task.uploader or upload_late):
-                transitions.choose_uploader(session, task, now)
+                uploaders |= transitions.choose_uploader(session, task, now)
             window_over = chain_now > task.reveal_deadline
             if (
                 task.results
@@ -161,7 +163,7 @@ class Driver:
                         [task.task_id],
                     )
                 )
-        return intents
+        return intents, uploaders
 
     def _expire(self, session: Session, chain_now: int, now: float) -> bool:
         """Open tasks past their contribution deadline can no longer complete."""

@@ -24,7 +24,7 @@ from veritask.serving import RunningServer, serve_app_in_thread
 
 from .api import create_app
 from .chain_sync import ChainSync
-from .desk import WorkerDesk
+from .desk import StateLock, WorkerDesk
 from .driver import Driver
 from .settings import SchedulerSettings
 from .store import TaskRow, WorkerRow, make_engine, make_sessions, migrate
@@ -103,7 +103,7 @@ class Scheduler:
         self.engine = make_engine(settings.resolved_database_url())
         migrate(self.engine)
         self.sessions = make_sessions(self.engine)
-        self.lock = threading.Condition(threading.RLock())
+        self.lock = StateLock()
         self.metrics = Metrics(self)
         self.sync = ChainSync(
             self.protocol,
@@ -140,6 +140,7 @@ class Scheduler:
             chain_now=lambda: self.driver.chain_now or int(clock()),
             max_long_polls=settings.max_long_polls,
             heartbeat_interval_s=min(1.0, settings.lost_after_s / 4),
+            recheck_s=settings.lost_after_s / 2,
             clock=clock,
             on_assignment=self.metrics.assignments.inc,
         )

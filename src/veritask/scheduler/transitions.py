@@ -598,7 +598,8 @@ def _failure_text(status: ReplicateStatus, report: StatusReport) -> str:
 
 def mark_lost_workers(session: Session, silent_since: float, now: float) -> list[str]:
     """Workers silent since `silent_since` become lost; their replicates that may still
-    contribute are given up, so the tasks want other workers. Returns the task ids."""
+    contribute are given up, so the tasks want other workers, and a lost uploader is
+    replaced. Returns the ids of the tasks that changed."""
     lost = list(
         session.execute(
             select(WorkerRow).where(
@@ -633,5 +634,6 @@ def mark_lost_workers(session: Session, silent_since: float, now: float) -> list
             TaskRow.results == "",
         )
     ).scalars():
-        choose_uploader(session, task, now)
+        if choose_uploader(session, task, now):
+            touched.append(task.task_id)
     return touched
