@@ -5,34 +5,23 @@ from __future__ import annotations
 
 import json
 import socket
-import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.e2e.conftest import wait_for
+from tests.postgres import fresh_database
 from veritask.cli.stack import Stack
 from veritask.worker.apps.build import DemoApp
 
 pytestmark = [pytest.mark.anvil, pytest.mark.podman, pytest.mark.postgres]
 
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    name = f"veritask_stack_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database("veritask_stack") as url:
+        yield url
 
 
 def _listening(url: str) -> bool:

@@ -12,6 +12,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
 from tests.devnet import RLC, Devnet, demo_account, running_devnet
+from tests.postgres import fresh_database
 from veritask.domain.orders import (
     ZERO_ADDRESS,
     AppOrder,
@@ -95,6 +96,16 @@ class Pool:
         if deposit:
             self.devnet.client.deposit(account, deposit)
         return account
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The scheduler's database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scheduler.db'}"
+        return
+    with fresh_database("veritask_scheduler") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
