@@ -23,7 +23,7 @@ from web3 import Web3
 from veritask.chain.anvil import Anvil
 from veritask.chain.compiler import compile_contract
 from veritask.chain.deploy import deploy_protocol
-from veritask.chain.protocol import ProtocolClient
+from veritask.chain.hub import Hub
 from veritask.chain.transactions import send
 from veritask.domain.ids import task_id
 from veritask.domain.orders import (
@@ -64,7 +64,7 @@ TARGET = {
 @dataclass
 class Bench:
     w3: Web3
-    client: ProtocolClient
+    client: Hub
     deployer: LocalAccount
     app_owner: LocalAccount
     dataset_owner: LocalAccount
@@ -129,7 +129,7 @@ class Bench:
             ),
         )
         result = self.client.match_orders(self.requester, *orders)  # type: ignore[arg-type]
-        return result.deal_id, int(result.receipt["gasUsed"])
+        return result.deal_id, result.receipt.gas_used
 
     def auth(self, worker: str, task: bytes, enclave: str = ZERO_ADDRESS) -> bytes:
         return sign_hash_eip191(authorization_hash(worker, task, enclave), self.scheduler.key)
@@ -145,9 +145,9 @@ class Bench:
             receipt = self.client.contribute(
                 worker, deal, index, digest, self.auth(worker.address, task)
             )
-            gas += int(receipt["gasUsed"])
+            gas += receipt.gas_used
         for worker in crew[:-1]:
-            gas += int(self.client.reveal(worker, deal, index, digest)["gasUsed"])
+            gas += self.client.reveal(worker, deal, index, digest).gas_used
         receipt = self.client.finalize(
             crew[-1],
             deal,
@@ -157,7 +157,7 @@ class Bench:
             [w.address for w in crew],
             results_callback=callback_data,
         )
-        return gas + int(receipt["gasUsed"])
+        return gas + receipt.gas_used
 
     def run_one_call_task(
         self, deal: bytes, index: int, *, tee: bool, callback_data: bytes = b""
@@ -185,14 +185,14 @@ class Bench:
             self.auth(worker.address, task, enclave),
             results_callback=callback_data,
         )
-        return int(receipt["gasUsed"])
+        return receipt.gas_used
 
 
 def setup(anvil: Anvil) -> Bench:
     w3 = Web3(Web3.HTTPProvider(anvil.url))
     deployer: LocalAccount = Account.from_key(keccak(text="veritask gas bench deployer"))
     w3.provider.make_request("anvil_setBalance", [deployer.address, hex(10**20)])  # type: ignore[arg-type]
-    client = ProtocolClient(w3, deploy_protocol(w3, deployer))
+    client = Hub.over(w3, deploy_protocol(w3, deployer))
     bench = Bench(w3, client, deployer, *(4 * [deployer]), "", "", "", "")  # type: ignore[arg-type]
     bench.app_owner, bench.dataset_owner = bench.account("app owner"), bench.account("dataset")
     bench.scheduler, bench.requester = bench.account("scheduler"), bench.account("requester")
@@ -250,7 +250,7 @@ def measure(bench: Bench) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     deal, match_gas = bench.match("claim_vol10", 10, 1)
     bench.w3.provider.make_request("evm_increaseTime", [10 * 300 + 1])  # type: ignore[arg-type]
     bench.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-    claim_gas = int(bench.client.claim(bench.requester, deal, list(range(10)))["gasUsed"])
+    claim_gas = bench.client.claim(bench.requester, deal, list(range(10))).gas_used
     steps["claim_vol10"] = claim_gas
     scenarios["claim_vol10"] = {"gas_per_task": (match_gas + claim_gas) // 10}
     return steps, scenarios

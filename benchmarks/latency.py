@@ -19,8 +19,7 @@ from pathlib import Path
 
 from veritask.cli.devnet_process import publish_demo_orders, register_demo_assets
 from veritask.cli.stack import Stack
-from veritask.sdk import Profile, RunRequest, Veritask
-from veritask.sdk.deals import COMPLETED
+from veritask.sdk import Profile, RunRequest, TaskStatus, Veritask
 from veritask.sdk.results import Results
 
 TARGET_MEDIAN_S = 2.0
@@ -36,7 +35,7 @@ def _one_run(client: Veritask, app: str, out: Path) -> dict[str, float]:
     last = None
     for view in deals.watch(run.deal_id, poll_s=0.02, timeout_s=60):
         last = view
-    if last is None or last.tasks[0].status != COMPLETED:
+    if last is None or last.tasks[0].status != TaskStatus.COMPLETED:
         raise RuntimeError(f"task of deal 0x{run.deal_id.hex()} did not complete in 60 s")
     completed = time.perf_counter()
     Results(client, deals=deals).download(f"0x{run.deal_id.hex()}:0", out)

@@ -35,14 +35,14 @@ def _register(stack: Stack, name: str) -> str:
 
 
 def _completed(stack: Stack, from_block: int) -> int:
-    hub = stack.protocol.hub
+    hub = stack.protocol.contracts.hub
     return len(hub.events.TaskFinalize().get_logs(from_block=from_block))
 
 
 def _anvil_tx_rate(stack: Stack, transactions: int) -> float:
     """Transfers per second the node mines for one client sending signed transactions
     back to back and waiting for the last receipt."""
-    w3 = stack.w3
+    w3 = stack.node.w3
     sender = Account.from_key(hashlib.sha256(b"veritask throughput sender").digest())
     stack.fund(sender.address, gas_wei=10**21)
     nonce = w3.eth.get_transaction_count(sender.address)
@@ -78,7 +78,7 @@ def main() -> None:
         stack = Stack(workers=args.workers, work_dir=Path(scratch) / "devnet")
         with stack:
             app = _register(stack, args.app)
-            start_block = stack.w3.eth.block_number
+            start_block = stack.node.w3.eth.block_number
             started = time.perf_counter()
             deal_id = stack.request(app, volume=args.tasks, trust=1)
             matched = time.perf_counter()
@@ -92,7 +92,7 @@ def main() -> None:
                     last_report = time.perf_counter()
                     print(f"  {done}/{args.tasks} tasks after {last_report - started:.0f} s")
             elapsed = time.perf_counter() - started
-            blocks = stack.w3.eth.block_number - start_block
+            blocks = stack.node.w3.eth.block_number - start_block
             anvil_tps = _anvil_tx_rate(stack, args.anvil_transactions)
     tasks_per_s = args.tasks / elapsed
     transactions = args.tasks + 1  # one contribute_and_finalize per task, one matchOrders

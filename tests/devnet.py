@@ -1,5 +1,7 @@
-"""A real anvil node with the protocol deployed, for the SDK and CLI tests: funded
-accounts, token transfers from the deployer, and snapshots reverted after each test.
+"""A chain with the protocol deployed: a real anvil node for the SDK, CLI and integration
+tests, or an in-process EVM (eth-tester over py-evm, the contracts' real bytecode behind the
+same `Hub`) for the services' logic tests that need no node. Funded accounts, token
+transfers from the deployer, and snapshots reverted after each test.
 
 The deployer is `./scripts/demo`'s, so on a fresh node the addresses are the ones the demo
 prints (and docs/cli.md shows).
@@ -16,12 +18,12 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
-from web3 import Web3
+from web3 import EthereumTesterProvider, Web3
 from web3.types import RPCEndpoint
 
 from veritask.chain.anvil import Anvil
 from veritask.chain.deploy import Deployment, deploy_protocol
-from veritask.chain.protocol import ProtocolClient
+from veritask.chain.hub import Hub
 from veritask.domain.orders import AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder
 from veritask.domain.signing import sign_order
 
@@ -31,14 +33,16 @@ ETH = 10**18
 
 @dataclass(frozen=True)
 class Devnet:
-    anvil: Anvil
+    anvil: Anvil | None  # None: an in-process chain, no node to dial
     w3: Web3
     deployer: LocalAccount
     deployment: Deployment
-    client: ProtocolClient
+    client: Hub
 
     @property
     def url(self) -> str:
+        if self.anvil is None:
+            raise RuntimeError("an in-process chain has no URL: inject its `client` (the Hub)")
         return self.anvil.url
 
     @property
@@ -52,7 +56,12 @@ class Devnet:
 
     def fund(self, address: str, *, tokens_nrlc: int = 0, gas_wei: int = 10 * ETH) -> None:
         """Gives `address` native coin for gas and `tokens_nrlc` RLC tokens (not deposited)."""
-        self.rpc("anvil_setBalance", address, hex(gas_wei))
+        if self.anvil is not None:
+            self.rpc("anvil_setBalance", address, hex(gas_wei))
+        else:
+            self.w3.eth.send_transaction(
+                {"from": self.w3.eth.accounts[0], "to": address, "value": gas_wei}  # type: ignore[typeddict-item]
+            )
         if tokens_nrlc:
             self.client.transfer_tokens(self.deployer, address, tokens_nrlc)
 
@@ -64,7 +73,7 @@ class Devnet:
         return (
             free,
             frozen,
-            int(self.client.token.functions.balanceOf(checksummed).call()),
+            int(self.client.contracts.token.functions.balanceOf(checksummed).call()),
             int(self.w3.eth.get_balance(checksummed)),
             int(self.w3.eth.get_transaction_count(checksummed)),
         )
@@ -121,7 +130,17 @@ def running_devnet() -> Iterator[Devnet]:
         deployer = demo_account("deployer")
         w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [deployer.address, hex(10**21)])
         deployment = deploy_protocol(w3, deployer)
-        yield Devnet(anvil, w3, deployer, deployment, ProtocolClient(w3, deployment))
+        yield Devnet(anvil, w3, deployer, deployment, Hub.over(w3, deployment))
+
+
+@contextmanager
+def inprocess_chain() -> Iterator[Devnet]:
+    """The protocol on an in-process EVM: no node, no port, about a second to deploy."""
+    w3 = Web3(EthereumTesterProvider())
+    deployer = demo_account("deployer")
+    w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": deployer.address, "value": 10**21})
+    deployment = deploy_protocol(w3, deployer)
+    yield Devnet(None, w3, deployer, deployment, Hub.over(w3, deployment))
 
 
 @contextmanager
@@ -131,7 +150,8 @@ def reverted(devnet: Devnet) -> Iterator[None]:
     try:
         yield
     finally:
-        assert devnet.rpc("evm_revert", snapshot) is True
+        reverted_ = devnet.rpc("evm_revert", snapshot)
+        assert reverted_ is True or (devnet.anvil is None and reverted_ is None)
 
 
 def closed_port_url() -> str:

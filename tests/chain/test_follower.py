@@ -27,7 +27,9 @@ def devnet(_devnet: Devnet) -> Iterator[Devnet]:
 
 
 def follower(devnet: Devnet, **options: int) -> EventFollower:
-    return EventFollower(devnet.w3, [EventSource(devnet.hub, devnet.client.hub.abi)], **options)
+    return EventFollower(
+        devnet.w3, [EventSource(devnet.hub, devnet.client.contracts.hub.abi)], **options
+    )
 
 
 def deposit(devnet: Devnet, amount: int) -> None:

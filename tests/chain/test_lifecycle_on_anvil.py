@@ -22,13 +22,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
-from web3.logs import DISCARD
 from web3.types import RPCEndpoint, TxReceipt
 
 from veritask.chain.anvil import Anvil
 from veritask.chain.compiler import compile_contract
 from veritask.chain.deploy import deploy_protocol
-from veritask.chain.protocol import ProtocolClient
+from veritask.chain.hub import Hub
+from veritask.chain.records import Receipt
 from veritask.chain.transactions import send
 from veritask.domain.ids import task_id
 from veritask.domain.orders import (
@@ -89,7 +89,7 @@ class Chain:
     workers with a deposit, and one worker without any (for stake-free paths)."""
 
     w3: Web3
-    client: ProtocolClient
+    client: Hub
     actors: dict[str, LocalAccount]
     workers: tuple[LocalAccount, ...]
     unfunded_worker: LocalAccount
@@ -103,7 +103,7 @@ class Chain:
 
     @property
     def hub(self) -> Contract:
-        return self.client.hub
+        return self.client.contracts.hub
 
 
 def _rpc(w3: Web3, method: str, *params: Any) -> Any:
@@ -134,7 +134,7 @@ def _build_chain(node: Anvil, *, with_broker: bool) -> Chain:
     actors = {name: _actor(w3, name) for name in ACTORS}
     deployer = actors["deployer"]
     broker = actors["broker"].address if with_broker else ZERO_ADDRESS
-    client = ProtocolClient(w3, deploy_protocol(w3, deployer, tee_broker=broker))
+    client = Hub.over(w3, deploy_protocol(w3, deployer, tee_broker=broker))
     image, owner = keccak(b"image"), actors["app_owner"]
     app = client.create_app(owner, "hello", "DOCKER", b"docker.io/veritask/hello:1", image)
     tee_app = client.create_app(
@@ -293,16 +293,13 @@ def _known_accounts(chain: Chain) -> list[str]:
 
 def _assert_conserved(chain: Chain) -> None:
     """Tokens held by the hub == Σ (balance + frozen) over every account that holds any."""
-    held = int(chain.client.token.functions.balanceOf(chain.client.deployment.hub).call())
+    held = int(chain.client.contracts.token.functions.balanceOf(chain.client.deployment.hub).call())
     accounted = sum(sum(chain.client.account(a)) for a in _known_accounts(chain))
     assert held == accounted
 
 
-def _events(contract: Contract, name: str, receipt: TxReceipt) -> list[dict[str, Any]]:
-    return [
-        dict(event["args"])
-        for event in contract.events[name]().process_receipt(receipt, errors=DISCARD)
-    ]
+def _events(contract: Contract, name: str, receipt: Receipt) -> list[dict[str, Any]]:
+    return [dict(event.args) for event in receipt.named(name) if event.address == contract.address]
 
 
 def _travel(chain: Chain, seconds: int) -> None:
@@ -516,7 +513,7 @@ def test_contribute__two_agreeing_fresh_workers_at_trust_3__reach_consensus_and_
     assert _task(chain, deal, 0)["status"] == ACTIVE
     receipt = _contribute(chain, second, deal, 0, digest)
 
-    block = chain.w3.eth.get_block(receipt["blockNumber"])
+    block = chain.w3.eth.get_block(receipt.block_number)
     view = _task(chain, deal, 0)
     assert view["status"] == REVEALING
     assert (view["contributors"], view["winners"]) == (2, 2)

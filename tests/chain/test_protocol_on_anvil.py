@@ -16,12 +16,12 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3 import Web3
-from web3.logs import DISCARD
 from web3.types import RPCEndpoint
 
 from veritask.chain.anvil import Anvil
 from veritask.chain.deploy import deploy_protocol
-from veritask.chain.protocol import Deal, MatchResult, ProtocolClient
+from veritask.chain.hub import Hub
+from veritask.chain.records import Deal, MatchResult
 from veritask.chain.transactions import send
 from veritask.domain.ids import deal_id
 from veritask.domain.orders import (
@@ -58,7 +58,7 @@ class Chain:
     """The deployed protocol with three registered assets and two funded accounts."""
 
     w3: Web3
-    client: ProtocolClient
+    client: Hub
     actors: dict[str, LocalAccount]
     app: str
     dataset: str
@@ -91,7 +91,7 @@ def chain(node: Anvil) -> Chain:
     w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 10}))
     actors = {name: _actor(w3, name) for name in ACTORS}
     deployer = actors["deployer"]
-    client = ProtocolClient(w3, deploy_protocol(w3, deployer))
+    client = Hub.over(w3, deploy_protocol(w3, deployer))
 
     app = client.create_app(
         actors["app_owner"], "hello", "DOCKER", b"docker.io/veritask/hello:1", keccak(b"image")
@@ -171,11 +171,11 @@ def _digest(chain: Chain, order: Order) -> bytes:
 
 
 def _consumed(chain: Chain, order: Order) -> int:
-    return int(chain.client.hub.functions.consumed(_digest(chain, order)).call())
+    return int(chain.client.contracts.hub.functions.consumed(_digest(chain, order)).call())
 
 
 def _token_balance(chain: Chain, address: str) -> int:
-    return int(chain.client.token.functions.balanceOf(address).call())
+    return int(chain.client.contracts.token.functions.balanceOf(address).call())
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def matched(chain: Chain) -> Matched:
 
 
 def test_deploy__hub_is_wired_to_token_and_registries(chain: Chain) -> None:
-    hub, deployment = chain.client.hub, chain.client.deployment
+    hub, deployment = chain.client.contracts.hub, chain.client.deployment
 
     assert chain.w3.eth.chain_id == deployment.chain_id == 31337
     assert hub.functions.TOKEN().call() == deployment.token
@@ -216,17 +216,19 @@ def test_deploy__hub_is_wired_to_token_and_registries(chain: Chain) -> None:
 def test_register__assets__are_owned_by_their_creators(chain: Chain) -> None:
     client = chain.client
 
-    assert client.apps.functions.asset_owner(chain.app).call() == chain["app_owner"].address
     assert (
-        client.datasets.functions.asset_owner(chain.dataset).call()
+        client.contracts.apps.functions.asset_owner(chain.app).call() == chain["app_owner"].address
+    )
+    assert (
+        client.contracts.datasets.functions.asset_owner(chain.dataset).call()
         == chain["dataset_owner"].address
     )
     assert (
-        client.workerpools.functions.asset_owner(chain.workerpool).call()
+        client.contracts.workerpools.functions.asset_owner(chain.workerpool).call()
         == chain["scheduler"].address
     )
-    assert client.apps.functions.is_registered(chain.app).call()
-    assert not client.apps.functions.is_registered(chain.dataset).call()
+    assert client.contracts.apps.functions.is_registered(chain.app).call()
+    assert not client.contracts.apps.functions.is_registered(chain.dataset).call()
 
 
 def test_deposit__funded_accounts__hold_free_balances(chain: Chain) -> None:
@@ -249,19 +251,22 @@ def test_deposit__approve_and_call__takes_one_transaction(chain: Chain) -> None:
     assert chain.w3.eth.get_transaction_count(stranger.address) == nonce + 1
     assert client.account(stranger.address) == (7 * RLC, 0)
     assert _token_balance(chain, stranger.address) == 0
-    allowance = client.token.functions.allowance(stranger.address, client.deployment.hub).call()
+    allowance = client.contracts.token.functions.allowance(
+        stranger.address, client.deployment.hub
+    ).call()
     assert allowance == 0
-    (deposit,) = client.hub.events.Deposit().process_receipt(receipt, errors=DISCARD)
-    assert deposit["args"]["owner"] == stranger.address
-    assert deposit["args"]["account"] == stranger.address
-    assert deposit["args"]["amount"] == 7 * RLC
+    (deposit,) = receipt.named("Deposit")
+    assert deposit.address == client.deployment.hub
+    assert deposit.args["owner"] == stranger.address
+    assert deposit.args["account"] == stranger.address
+    assert deposit.args["amount"] == 7 * RLC
 
 
 # --- order identity ------------------------------------------------------------------------
 
 
 def test_hash_functions__equal_the_python_digests(chain: Chain) -> None:
-    hub = chain.client.hub
+    hub = chain.client.contracts.hub
     app, dataset, workerpool, request = _sign_all(chain, _orders(chain, salt=keccak(b"hash")))
 
     assert hub.functions.domain_separator().call() == domain_separator(chain.client.domain)
@@ -281,12 +286,12 @@ def test_match__deal_id__is_keccak_of_request_digest_and_zero(
 ) -> None:
     assert matched.result.deal_id == deal_id(matched.request_hash, 0)
     assert matched.result.volume == 1
-    assert chain.client.hub.functions.deal_exists(matched.result.deal_id).call()
+    assert chain.client.contracts.hub.functions.deal_exists(matched.result.deal_id).call()
 
 
 def test_match__deal__records_the_settlement_terms(chain: Chain, matched: Matched) -> None:
     receipt = matched.result.receipt
-    block = chain.w3.eth.get_block(receipt["blockNumber"])
+    block = chain.w3.eth.get_block(receipt.block_number)
 
     deal = chain.client.deal(matched.result.deal_id)
 
@@ -313,19 +318,22 @@ def test_match__deal__records_the_settlement_terms(chain: Chain, matched: Matche
 
 
 def test_match__receipt__carries_the_three_poco_events(chain: Chain, matched: Matched) -> None:
-    hub, receipt = chain.client.hub, matched.result.receipt
+    receipt = matched.result.receipt
     app, dataset, workerpool, _request = matched.orders
     the_deal = matched.result.deal_id
 
-    (notice,) = hub.events.SchedulerNotice().process_receipt(receipt, errors=DISCARD)
-    (orders_matched,) = hub.events.OrdersMatched().process_receipt(receipt, errors=DISCARD)
-    (created,) = hub.events.DealCreated().process_receipt(receipt, errors=DISCARD)
+    (notice,) = receipt.named("SchedulerNotice")
+    (orders_matched,) = receipt.named("OrdersMatched")
+    (created,) = receipt.named("DealCreated")
 
     for event in (notice, orders_matched, created):
-        assert event["address"] == chain.client.deployment.hub
-    assert notice["logIndex"] < orders_matched["logIndex"] < created["logIndex"]
-    assert dict(notice["args"]) == {"workerpool": chain.workerpool, "deal_id": the_deal}
-    assert dict(orders_matched["args"]) == {
+        assert event.address == chain.client.deployment.hub
+    names = [event.name for event in receipt.events]
+    assert (
+        names.index("SchedulerNotice") < names.index("OrdersMatched") < names.index("DealCreated")
+    )
+    assert dict(notice.args) == {"workerpool": chain.workerpool, "deal_id": the_deal}
+    assert dict(orders_matched.args) == {
         "deal_id": the_deal,
         "app_hash": _digest(chain, app),
         "dataset_hash": _digest(chain, dataset),
@@ -333,7 +341,7 @@ def test_match__receipt__carries_the_three_poco_events(chain: Chain, matched: Ma
         "request_hash": matched.request_hash,
         "volume": 1,
     }
-    assert dict(created["args"]) == {
+    assert dict(created.args) == {
         "deal_id": the_deal,
         "requester": chain["requester"].address,
         "app": chain.app,
@@ -422,7 +430,7 @@ def _state(chain: Chain, orders: Orders, sender: LocalAccount) -> dict[str, Any]
 def test_send__app_price_above_max__reverts_before_sending(chain: Chain) -> None:
     requester = chain["requester"]
     orders = _sign_all(chain, _orders(chain, salt=keccak(b"cheap"), appmaxprice=APP_PRICE - 1))
-    call = chain.client.hub.functions.matchOrders(*(order.as_tuple() for order in orders))
+    call = chain.client.contracts.hub.functions.matchOrders(*(order.as_tuple() for order in orders))
     before = _state(chain, orders, requester)
 
     with pytest.raises(ContractRevert) as raised:

@@ -119,7 +119,7 @@ def test_account_show__any_address_json(project: Cli, devnet: Devnet) -> None:
     assert data["address"] == devnet.deployer.address
     assert (
         data["token_nrlc"]
-        == devnet.client.token.functions.balanceOf(devnet.deployer.address).call()
+        == devnet.client.contracts.token.functions.balanceOf(devnet.deployer.address).call()
     )
     assert (data["free_nrlc"], data["frozen_nrlc"], data["free_rlc"]) == (0, 0, "0")
 

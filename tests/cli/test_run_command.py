@@ -63,7 +63,7 @@ def offers(project: Cli, devnet: Devnet) -> dict[str, object]:
 
 
 def _consumed(devnet: Devnet, *orders: object) -> tuple[int, ...]:
-    hub = devnet.client.hub.functions
+    hub = devnet.client.contracts.hub.functions
     return tuple(
         int(hub.consumed(order_digest(order, devnet.client.domain)).call())  # type: ignore[arg-type]
         for order in orders

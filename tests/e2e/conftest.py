@@ -25,7 +25,7 @@ def hello() -> DemoApp:
 
 
 def task_status(stack: Stack, deal: bytes, index: int) -> int:
-    fields: Any = stack.protocol.hub.functions.task(deal, index).call()
+    fields: Any = stack.protocol.contracts.hub.functions.task(deal, index).call()
     return int(fields[0])
 
 
@@ -55,7 +55,7 @@ def logs_of(stack: Stack, deal: bytes, index: int) -> TaskLogs:
 
 def finalize_events(stack: Stack, task: bytes) -> list[Any]:
     return list(
-        stack.protocol.hub.events.TaskFinalize().get_logs(
+        stack.protocol.contracts.hub.events.TaskFinalize().get_logs(
             from_block=0, argument_filters={"task_id": task}
         )
     )

@@ -12,9 +12,8 @@ import pytest
 from veritask.cli.devnet_process import publish_demo_orders, register_demo_assets
 from veritask.cli.stack import RLC, Stack
 from veritask.errors import InvalidInput
-from veritask.sdk import Profile, RunRequest
+from veritask.sdk import Profile, RunRequest, TaskStatus
 from veritask.sdk.aio import AsyncVeritask
-from veritask.sdk.deals import COMPLETED
 
 pytestmark = [pytest.mark.anvil, pytest.mark.podman]
 
@@ -58,7 +57,7 @@ async def test_async_client__run_watch_download__verified_result(
     downloaded = await client.download_result(ref, tmp_path / "result")
     beat.cancel()
 
-    assert views[-1].tasks[0].status == COMPLETED
+    assert views[-1].tasks[0].status == TaskStatus.COMPLETED
     assert (tmp_path / "result" / "result.txt").read_text().strip() == "Hello, async!"
     assert downloaded.digest == views[-1].tasks[0].result_digest
     after = (await client.account(devnet.accounts["requester"].address)).free_nrlc

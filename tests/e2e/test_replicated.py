@@ -27,7 +27,7 @@ def stack(hello: DemoApp) -> Iterator[Stack]:
 
 
 def _contributors(stack: Stack, deal: bytes, index: int) -> int:
-    fields: Any = stack.protocol.hub.functions.task(deal, index).call()
+    fields: Any = stack.protocol.contracts.hub.functions.task(deal, index).call()
     return int(fields[1])
 
 
@@ -52,10 +52,10 @@ def test_trust_3__a_wrong_worker__is_outvoted_and_slashed(stack: Stack, hello: D
     assert len(finalize_events(stack, task)) == 1
     assert _contributors(stack, deal, 0) == 4
     assert stack.protocol.account(liar) == (before[liar][0] - stake, before[liar][1])
-    assert int(stack.protocol.hub.functions.score_of(liar).call()) == 0
+    assert int(stack.protocol.contracts.hub.functions.score_of(liar).call()) == 0
     winners = [honest, *(worker.account.address for worker in late)]
     for address in winners:
-        assert int(stack.protocol.hub.functions.score_of(address).call()) == 1
+        assert int(stack.protocol.contracts.hub.functions.score_of(address).call()) == 1
     assert stack.protocol.account(honest)[0] > before[honest][0]
     logs = logs_of(stack, deal, 0)
     assert logs.status == "completed"

@@ -121,10 +121,10 @@ def test_callback__result_lands_in_the_contract(stack: Stack) -> None:
     app = callback_app()
     app_address = stack.register_app("callback", app.image or "", app.checksum)
     artifact = compile_contract("mocks/result_store.vy")
-    factory = stack.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = send(stack.w3, stack.accounts["deployer"], factory.constructor(0))
+    factory = stack.node.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = send(stack.node.w3, stack.accounts["deployer"], factory.constructor(0))
     store = cast(
-        Contract, stack.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+        Contract, stack.node.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
     )
     data = encode(["uint256", "uint256"], [123_456_789, 1_700_000_000])
 

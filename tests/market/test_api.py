@@ -203,7 +203,7 @@ def test_publish__request_beyond_the_balance__is_refused(
     chain.balances[REQUESTER.address] = 2 * RLC - 1  # one task may cost app 1 + pool 1 RLC
     response = publish(client, request_order(max_price=RLC))
     assert_refused(response, 422, "insufficient_balance")
-    assert "deposit at least 1 nRLC more" in response.json()["message"]
+    assert "deposit at least 0.000000001 RLC more" in response.json()["message"]
     chain.balances[REQUESTER.address] = 2 * RLC
     assert publish(client, request_order(max_price=RLC)).status_code == 201
 

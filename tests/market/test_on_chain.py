@@ -177,18 +177,22 @@ def test_publish__presigned_and_erc1271_orders__accepted(scene: Scene) -> None:
     devnet = scene.devnet
     client = scene.http()
     unsigned = AppOrder(scene.app, 1, 3, salt=b"\x05" * 32)
-    send(devnet.w3, DEVELOPER, devnet.client.hub.functions.presign_app_order(unsigned.as_tuple()))
+    send(
+        devnet.w3,
+        DEVELOPER,
+        devnet.client.contracts.hub.functions.presign_app_order(unsigned.as_tuple()),
+    )
     assert publish(client, unsigned).status_code == 201
     mock = compile_contract("mocks/erc1271_wallet.vy")
     factory = devnet.w3.eth.contract(abi=mock.abi, bytecode=mock.bytecode)
     receipt = send(devnet.w3, devnet.deployer, factory.constructor(STRANGER.address))
     wallet = str(receipt["contractAddress"])
-    create = devnet.client.apps.functions.create_app(
+    create = devnet.client.contracts.apps.functions.create_app(
         wallet, "walleted", "DOCKER", b"docker.io/w", keccak(b"w"), b""
     )
     send(devnet.w3, devnet.deployer, create)
     app = str(
-        devnet.client.apps.functions.predict_app(
+        devnet.client.contracts.apps.functions.predict_app(
             wallet, "walleted", "DOCKER", b"docker.io/w", keccak(b"w"), b""
         ).call()
     )
@@ -240,9 +244,11 @@ def test_follower__cancel_and_transfer__remove_orders(scene: Scene) -> None:
     publish(client, app)
     publish(client, pool)
     send(
-        devnet.w3, POOL_OWNER, devnet.client.hub.functions.cancel_workerpool_order(pool.as_tuple())
+        devnet.w3,
+        POOL_OWNER,
+        devnet.client.contracts.hub.functions.cancel_workerpool_order(pool.as_tuple()),
     )
-    transfer = devnet.client.apps.functions.transferFrom(
+    transfer = devnet.client.contracts.apps.functions.transferFrom(
         DEVELOPER.address, STRANGER.address, int(scene.app, 16)
     )
     send(devnet.w3, DEVELOPER, transfer)

@@ -134,7 +134,6 @@ def pool(devnet: Devnet) -> Pool:
 
 def make_scheduler(pool: Pool, tmp_path: Path, **settings: object) -> Scheduler:
     values: dict[str, object] = {
-        "rpc_url": pool.devnet.url,
         "hub": pool.devnet.hub,
         "workerpool": pool.workerpool,
         "database_url": f"sqlite:///{tmp_path / 'scheduler.db'}",
@@ -142,4 +141,5 @@ def make_scheduler(pool: Pool, tmp_path: Path, **settings: object) -> Scheduler:
         "chain_poll_s": 0.05,
     }
     values.update(settings)
-    return Scheduler(SchedulerSettings(**values), account=pool.owner)  # type: ignore[arg-type]
+    settings_ = SchedulerSettings(**values)  # type: ignore[arg-type]
+    return Scheduler(settings_, account=pool.owner, hub=pool.devnet.client)

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from tests.devnet import Devnet, inprocess_chain
 from tests.scheduler.conftest import Pool, make_scheduler
 from veritask.domain.ids import task_id
 from veritask.scheduler import desk as desk_module
@@ -34,7 +35,13 @@ from veritask.scheduler.store import ReplicateRow, TaskRow, TaskState, WorkerRow
 from veritask.sdk.scheduler_api import login_message, task_logs_message
 from veritask.serving import serve_app_in_thread
 
-pytestmark = pytest.mark.anvil
+
+@pytest.fixture(scope="module")
+def devnet() -> Iterator[Devnet]:
+    """The API's logic needs a chain, not a node: the protocol runs in process."""
+    with inprocess_chain() as chain:
+        yield chain
+
 
 DEAL = bytes.fromhex("de" * 32)
 TASK = "0x" + task_id(DEAL, 0).hex()

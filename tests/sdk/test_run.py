@@ -13,6 +13,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
 from tests.devnet import RLC, Devnet, reverted, running_devnet
+from veritask.chain.compiler import compile_contract
+from veritask.chain.transactions import send
 from veritask.domain.ids import task_id
 from veritask.domain.orders import AppOrder, DatasetOrder, WorkerpoolOrder
 from veritask.domain.signing import sign_order
@@ -72,7 +74,7 @@ def market(devnet: Devnet) -> dict[str, object]:
 
 def _state(devnet: Devnet, client: Veritask, *orders: object) -> tuple[object, ...]:
     hashes = [client.orders.order_hash(order) for order in orders]  # type: ignore[arg-type]
-    consumed = [int(devnet.client.hub.functions.consumed(h).call()) for h in hashes]
+    consumed = [int(devnet.client.contracts.hub.functions.consumed(h).call()) for h in hashes]
     return (
         devnet.balances(REQUESTER.address),
         devnet.balances(POOL_OWNER.address),
@@ -120,6 +122,44 @@ def test_run__orders_of_other_owners(devnet: Devnet, market: dict[str, object]) 
     assert devnet.balances(REQUESTER.address)[0] == before - result.plan.total_nrlc
     stake = 2 * (2 * RLC * 30 // 100)
     assert devnet.client.account(POOL_OWNER.address) == (10 * RLC - stake, stake)
+
+
+def _wallet_owned_app(devnet: Devnet, key: LocalAccount) -> str:
+    """An app owned by an ERC-1271 contract wallet that vouches for `key`'s signatures."""
+    mock = compile_contract("mocks/erc1271_wallet.vy")
+    factory = devnet.w3.eth.contract(abi=mock.abi, bytecode=mock.bytecode)
+    wallet = str(
+        send(devnet.w3, devnet.deployer, factory.constructor(key.address))["contractAddress"]
+    )
+    fields = (wallet, "walleted", "DOCKER", b"docker.io/walleted", keccak(b"w"), b"")
+    send(devnet.w3, devnet.deployer, devnet.client.contracts.apps.functions.create_app(*fields))
+    return devnet.client.predict_app(*fields)
+
+
+def test_run__app_order_of_a_contract_wallet__is_matchable_and_matched(
+    devnet: Devnet, market: dict[str, object]
+) -> None:
+    """An order signed for a contract wallet (ERC-1271) is usable, as the hub and the market
+    say: the SDK once called it "mismatch" and `run` skipped it."""
+    wallet_key: LocalAccount = Account.from_key(keccak(text="veritask sdk run wallet key"))
+    app = _wallet_owned_app(devnet, wallet_key)
+    order = sign_order(
+        AppOrder(app, RLC, 1, salt=random_salt()), devnet.client.domain, wallet_key.key
+    )
+    client = _client(devnet)
+
+    status = client.orders.status(order)
+    assert (status.signature, status.matchable, status.reason) == ("erc1271", True, "")
+    result = client.runs.run(
+        RunRequest(
+            app=app,
+            category=1,
+            app_order=order,
+            workerpool_order=market["workerpool_order"],  # type: ignore[arg-type]
+        )
+    )
+    assert result.volume == 1
+    assert client.orders.status(order).reason.startswith("no volume left: 1 of 1 used")
 
 
 @pytest.mark.parametrize(
@@ -192,7 +232,7 @@ def test_run__scheduler_without_stake(devnet: Devnet, market: dict[str, object])
         app_order=market["app_order"],  # type: ignore[arg-type]
         workerpool_order=market["workerpool_order"],  # type: ignore[arg-type]
     )
-    with pytest.raises(InvalidInput, match=r"cannot stake 0\.6 RLC"):
+    with pytest.raises(InvalidInput, match=r"must lock 0\.6 RLC per task"):
         _client(devnet).runs.prepare(request)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from veritask.sdk.deals import ACTIVE, COMPLETED, DealView, TaskView
+from veritask.sdk import TaskStatus
+from veritask.sdk.deals import DealView, TaskView
 from veritask.sdk.scheduler_api import ReplicateLog, SchedulerApiError, TaskLogs
 from veritask.sdk.task_logs import (
     SchedulerWatch,
@@ -19,7 +20,7 @@ from veritask.sdk.task_logs import (
 )
 
 
-def _task(index: int, status: int = ACTIVE, *, now: int = 0) -> TaskView:
+def _task(index: int, status: int = TaskStatus.ACTIVE, *, now: int = 0) -> TaskView:
     return TaskView(
         deal_id=b"\1" * 32,
         index=index,
@@ -100,7 +101,7 @@ def test_scheduler_watch__failed_task__given_up_and_not_asked_again() -> None:
     reader = _Reader({0: _logs(0, "running"), 1: _logs(1, "failed")})
     clock = _Clock()
     watch = _watch(reader, clock)
-    view = _view(_task(0), _task(1), _task(2, COMPLETED), _task(3, now=1_000))
+    view = _view(_task(0), _task(1), _task(2, TaskStatus.COMPLETED), _task(3, now=1_000))
 
     reader.answers[2] = reader.answers[3] = AssertionError("a settled task is not asked")
     assert watch(view) == {1}

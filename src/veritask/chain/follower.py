@@ -23,7 +23,7 @@ from web3.exceptions import Web3Exception
 
 from veritask.errors import ChainError
 
-__all__ = ["ChainEvent", "ChainReset", "EventBatch", "EventFollower", "EventSource"]
+__all__ = ["ChainEvent", "ChainReset", "EventBatch", "EventFollower", "EventSource", "LogDecoder"]
 
 
 class ChainReset(ChainError):
@@ -71,6 +71,40 @@ class EventBatch:
         return self.next_block == self.from_block
 
 
+class LogDecoder:
+    """Decodes the logs of `sources` (by emitting address and event topic) into
+    `ChainEvent`s; logs of other contracts or events decode to None."""
+
+    def __init__(self, w3: Web3, sources: Sequence[EventSource]) -> None:
+        self.addresses = [Web3.to_checksum_address(source.address) for source in sources]
+        self._decoders: dict[tuple[str, bytes], ContractEvent] = {}
+        for source, address in zip(sources, self.addresses, strict=True):
+            contract = w3.eth.contract(address=address, abi=list(source.abi))
+            for entry in source.abi:
+                if entry.get("type") != "event" or entry.get("anonymous"):
+                    continue
+                topic = bytes(event_abi_to_log_topic(dict(entry)))  # type: ignore[arg-type]
+                self._decoders[(address, topic)] = contract.events[str(entry["name"])]()
+
+    def decode(self, log: Any) -> ChainEvent | None:
+        """The decoded event, or None for a log it has no ABI entry for."""
+        if not log.get("topics"):
+            return None
+        address = Web3.to_checksum_address(log["address"])
+        decoder = self._decoders.get((address, bytes(log["topics"][0])))
+        if decoder is None:
+            return None
+        decoded = decoder.process_log(log)
+        return ChainEvent(
+            name=str(decoded["event"]),
+            args=dict(decoded["args"]),
+            address=address,
+            block_number=int(log["blockNumber"]),
+            log_index=int(log["logIndex"]),
+            tx_hash=bytes(log["transactionHash"]),
+        )
+
+
 class EventFollower:
     """Fetches and decodes the events of `sources` up to the head minus `confirmations`,
     at most `max_blocks` blocks per batch (node limits on eth_getLogs ranges)."""
@@ -88,15 +122,8 @@ class EventFollower:
         self._w3 = w3
         self._confirmations = confirmations
         self._max_blocks = max_blocks
-        self._addresses = [Web3.to_checksum_address(source.address) for source in sources]
-        self._decoders: dict[tuple[str, bytes], ContractEvent] = {}
-        for source, address in zip(sources, self._addresses, strict=True):
-            contract = w3.eth.contract(address=address, abi=list(source.abi))
-            for entry in source.abi:
-                if entry.get("type") != "event" or entry.get("anonymous"):
-                    continue
-                topic = bytes(event_abi_to_log_topic(dict(entry)))  # type: ignore[arg-type]
-                self._decoders[(address, topic)] = contract.events[str(entry["name"])]()
+        self._decoder = LogDecoder(w3, sources)
+        self._addresses = self._decoder.addresses
 
     def head(self) -> int:
         """The last block this follower may read (head minus confirmations)."""
@@ -118,7 +145,7 @@ class EventFollower:
                 {"fromBlock": from_block, "toBlock": last, "address": self._addresses}
             )
             last_hash = bytes(self._w3.eth.get_block(last)["hash"])
-        decoded = (self._decode(log) for log in logs if log.get("topics"))
+        decoded = (self._decoder.decode(log) for log in logs)
         events = sorted((e for e in decoded if e is not None), key=lambda e: e.position)
         return EventBatch(tuple(events), from_block, last + 1, last_hash)
 
@@ -132,22 +159,6 @@ class EventFollower:
                 f"block {number} changed (hash {bytes(block['hash']).hex()} instead of "
                 f"{expected.hex()}): the chain was reorganised or reset"
             )
-
-    def _decode(self, log: Any) -> ChainEvent | None:
-        """The decoded event, or None for a log this follower has no ABI entry for."""
-        address = Web3.to_checksum_address(log["address"])
-        decoder = self._decoders.get((address, bytes(log["topics"][0])))
-        if decoder is None:
-            return None
-        decoded = decoder.process_log(log)
-        return ChainEvent(
-            name=str(decoded["event"]),
-            args=dict(decoded["args"]),
-            address=address,
-            block_number=int(log["blockNumber"]),
-            log_index=int(log["logIndex"]),
-            tx_hash=bytes(log["transactionHash"]),
-        )
 
 
 @contextmanager

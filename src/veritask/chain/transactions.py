@@ -1,9 +1,10 @@
-"""Sends transactions signed locally and turns reverts into `ContractRevert`, a node that
-refuses or does not answer into `ChainError`, and a receipt that does not come in time into
-`TransactionPending` (the transaction may still be mined)."""
+"""Sends transactions signed locally under one gas policy, and turns reverts into
+`ContractRevert`, a node that refuses or does not answer into `ChainError`, and a receipt
+that does not come in time into `TransactionPending` (the transaction may still be mined)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -12,17 +13,36 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
 from web3.types import TxParams, TxReceipt, Wei
 
-from veritask.errors import ChainError, ContractRevert, TransactionPending
+from veritask.domain.amounts import format_eth
+from veritask.errors import ChainError, ContractRevert, InvalidInput, TransactionPending
 
-__all__ = ["send", "send_raw"]
+__all__ = ["DEFAULT_GAS_POLICY", "GasPolicy", "revert_reason", "send", "send_raw"]
 
-# Headroom over the node's estimate: estimates are exact on anvil, but a state change
-# between estimate and inclusion (another transaction) may cost a little more.
-_GAS_MARGIN = 1.2
 _RECEIPT_TIMEOUT_S = 60.0
 
 
-def _revert_reason(exc: ContractLogicError) -> str:
+@dataclass(frozen=True)
+class GasPolicy:
+    """How much gas a transaction gets, and whether its sender's coin is checked first.
+
+    `margin` is headroom over the node's estimate: estimates are exact on anvil, but a
+    state change between estimate and inclusion (another transaction) may cost a little
+    more. With `check_funds`, a sender that cannot pay for the gas is refused with
+    `InvalidInput` before anything is sent (what a person at the CLI needs); services
+    leave it off and let the node refuse.
+    """
+
+    margin: float = 1.2
+    check_funds: bool = False
+
+    def limit(self, estimate: int) -> int:
+        return int(estimate * self.margin)
+
+
+DEFAULT_GAS_POLICY = GasPolicy()
+
+
+def revert_reason(exc: ContractLogicError) -> str:
     message = str(exc.message or exc)
     return message.removeprefix("execution reverted: ").removeprefix("execution reverted")
 
@@ -34,21 +54,34 @@ def send(
     *,
     value: int = 0,
     gas: int | None = None,
+    policy: GasPolicy = DEFAULT_GAS_POLICY,
 ) -> TxReceipt:
     """Signs and sends `call` from `account`, waits for it, and returns its receipt.
 
     A call that would revert raises `ContractRevert` with the contract's reason before
-    anything is sent.
+    anything is sent; so does a sender short of gas money when `policy.check_funds`.
     """
     params: TxParams = {"from": account.address, "value": Wei(value)}
     try:
         if gas is None:
-            gas = int(call.estimate_gas(params) * _GAS_MARGIN)
+            estimate = int(call.estimate_gas(params))
+            if policy.check_funds:
+                _check_funds(w3, account.address, policy.limit(estimate * w3.eth.gas_price))
+            gas = policy.limit(estimate)
         params["gas"] = gas
         tx = call.build_transaction(params)
     except ContractLogicError as exc:
-        raise ContractRevert(_revert_reason(exc)) from exc
+        raise ContractRevert(revert_reason(exc)) from exc
     return send_raw(w3, account, dict(tx))
+
+
+def _check_funds(w3: Web3, sender: str, cost_wei: int) -> None:
+    held = int(w3.eth.get_balance(Web3.to_checksum_address(sender)))
+    if held < cost_wei:
+        raise InvalidInput(
+            f"not enough ETH for gas: {sender} holds {format_eth(held)} ETH and "
+            f"this transaction needs about {format_eth(cost_wei)} ETH; send it some ETH first"
+        )
 
 
 def send_raw(w3: Web3, account: LocalAccount, tx: dict[str, Any]) -> TxReceipt:

@@ -23,8 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from veritask.errors import InvalidInput, VeritaskError
-from veritask.sdk import Profile, RunRequest, Veritask, checksum_address, format_rlc
-from veritask.sdk.deals import COMPLETED
+from veritask.sdk import Profile, RunRequest, TaskStatus, Veritask, checksum_address, format_rlc
 from veritask.sdk.results import Results
 
 from .devnet_process import (
@@ -70,7 +69,7 @@ def _run_task(stack: Stack, app: str, args: str, out: Path, started: float) -> s
         task = view.tasks[0]
         _say(started, f"task status {task.status_name}: {task.next_step()}")
         last = view
-    if last is None or last.tasks[0].status != COMPLETED:
+    if last is None or last.tasks[0].status != TaskStatus.COMPLETED:
         raise VeritaskError(f"the task did not complete within {_TASK_TIMEOUT_S:g} s")
     result = Results(client, deals=deals).download(f"0x{run.deal_id.hex()}:0", out)
     elapsed = time.monotonic() - ordered

@@ -222,10 +222,10 @@ def fund(
     json_output: JsonFlag = False,
 ) -> None:
     """Give an address gas and RLC tokens on the running devnet (its deployer pays)."""
-    from veritask.chain.node import connect, read_deployment
-    from veritask.chain.protocol import ProtocolClient
+    from veritask.chain.hub import Hub
+    from veritask.chain.node import Node
+    from veritask.domain.amounts import NRLC_PER_RLC, WEI_PER_ETH
     from veritask.sdk import checksum_address
-    from veritask.sdk.amounts import NRLC_PER_RLC, WEI_PER_ETH
 
     from .stack import fund_account
 
@@ -236,9 +236,13 @@ def fund(
         cli = cli_state(ctx)
         address = cli.find_wallet(cli.profile()).address
     target = checksum_address(address, source="the address given")
-    w3 = connect(state.services["rpc"], timeout_s=10)
-    client = ProtocolClient(w3, read_deployment(w3, state.hub))
-    fund_account(client, target, tokens_nrlc=rlc * NRLC_PER_RLC, gas_wei=eth * WEI_PER_ETH)
+    node = Node.at(state.services["rpc"], timeout_s=10)
+    fund_account(
+        Hub(node, node.deployment(state.hub)),
+        target,
+        tokens_nrlc=rlc * NRLC_PER_RLC,
+        gas_wei=eth * WEI_PER_ETH,
+    )
     if cli_state(ctx).as_json(json_output):
         emit_json({"address": target, "eth": eth, "rlc": rlc})
         return

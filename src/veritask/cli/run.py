@@ -18,6 +18,7 @@ from veritask.sdk import (
     RunRequest,
     RunResult,
     Runs,
+    TaskStatus,
     Veritask,
     checksum_address,
     format_rlc,
@@ -26,7 +27,6 @@ from veritask.sdk import (
     parse_amount,
     parse_tag,
 )
-from veritask.sdk.deals import COMPLETED
 from veritask.sdk.results import Results
 
 from .assets import unlocked_client
@@ -200,7 +200,8 @@ def run(
     )
     client = unlocked_client(state)
     url = market_url(state, market_url_option)
-    runs = Runs(client, MarketClient(url, timeout_s=state.timeout_s)) if url else client.runs
+    market = MarketClient(url, timeout_s=state.timeout_s) if url else None
+    runs = Runs(client.session, market) if market else client.runs
     plan = runs.prepare(request)
     if not as_json:
         print_table(_cost_rows(plan), ("", "address", "per task (RLC)", "total (RLC)"))
@@ -243,7 +244,9 @@ def _watch_and_download(
             scheduler=scheduler,
         )
     last = end.view
-    completed = [task for task in last.tasks if task.status == COMPLETED and task.results]
+    completed = [
+        task for task in last.tasks if task.status == TaskStatus.COMPLETED and task.results
+    ]
     if completed and not client.profile.storage_url:
         message = "no storage_url in the profile: download results with `veritask result download`"
         if not as_json:

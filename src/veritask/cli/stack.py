@@ -25,12 +25,12 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from sqlalchemy import func, select
-from web3 import Web3
-from web3.types import RPCEndpoint
 
 from veritask.chain.anvil import Anvil
-from veritask.chain.deploy import Deployment, deploy_protocol
-from veritask.chain.protocol import ProtocolClient
+from veritask.chain.deploy import Deployment
+from veritask.chain.hub import Hub
+from veritask.chain.node import Node
+from veritask.domain.amounts import NRLC_PER_RLC, WEI_PER_ETH
 from veritask.domain.orders import (
     ZERO_ADDRESS,
     AppOrder,
@@ -46,7 +46,6 @@ from veritask.market.settings import MarketSettings
 from veritask.scheduler.service import Scheduler
 from veritask.scheduler.settings import SchedulerSettings
 from veritask.scheduler.store import WorkerRow
-from veritask.sdk.amounts import NRLC_PER_RLC, WEI_PER_ETH
 from veritask.storage.server import RunningServer, serve_in_thread
 from veritask.storage.settings import StorageSettings
 
@@ -63,18 +62,12 @@ def demo_account(name: str) -> LocalAccount:
     return account
 
 
-def fund_account(
-    protocol: ProtocolClient, address: str, *, tokens_nrlc: int = 0, gas_wei: int = 100 * ETH
-) -> None:
+def fund_account(hub: Hub, address: str, *, tokens_nrlc: int = 0, gas_wei: int = 100 * ETH) -> None:
     """Sets `address`'s gas balance to `gas_wei` (anvil's `anvil_setBalance`: a devnet
     only) and sends it `tokens_nrlc` from the demo deployer."""
-    response = protocol.w3.provider.make_request(
-        RPCEndpoint("anvil_setBalance"), [address, hex(gas_wei)]
-    )
-    if "error" in response:
-        raise ToolError(f"anvil_setBalance failed: {response['error']}")
+    hub.node.rpc("anvil_setBalance", address, hex(gas_wei))
     if tokens_nrlc:
-        protocol.transfer_tokens(demo_account("deployer"), address, tokens_nrlc)
+        hub.transfer_tokens(demo_account("deployer"), address, tokens_nrlc)
 
 
 @dataclass
@@ -148,8 +141,8 @@ class Stack:
         self._market_port = market_port
         self.market: MarketServer | None = None
         self._scheduler_port = 0
-        self._w3: Web3 | None = None
-        self._protocol: ProtocolClient | None = None
+        self._node: Node | None = None
+        self._protocol: Hub | None = None
         self.workerpool = ""
         self.workerpool_order: WorkerpoolOrder | None = None
         self._salt = 0
@@ -159,13 +152,13 @@ class Stack:
         return self.anvil.url
 
     @property
-    def w3(self) -> Web3:
-        if self._w3 is None:
+    def node(self) -> Node:
+        if self._node is None:
             raise ToolError("the stack is not started")
-        return self._w3
+        return self._node
 
     @property
-    def protocol(self) -> ProtocolClient:
+    def protocol(self) -> Hub:
         if self._protocol is None:
             raise ToolError("the stack is not started")
         return self._protocol
@@ -197,10 +190,7 @@ class Stack:
         return self.scheduler.url
 
     def rpc(self, method: str, *params: Any) -> Any:
-        response = self.w3.provider.make_request(RPCEndpoint(method), list(params))
-        if "error" in response:
-            raise ToolError(f"{method} failed: {response['error']}")
-        return response["result"]
+        return self.node.rpc(method, *params)
 
     def fund(self, address: str, *, tokens_nrlc: int = 0, gas_wei: int = 100 * ETH) -> None:
         fund_account(self.protocol, address, tokens_nrlc=tokens_nrlc, gas_wei=gas_wei)
@@ -225,10 +215,10 @@ class Stack:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self._forget_previous_chain()
         self.anvil.start()
-        self._w3 = Web3(Web3.HTTPProvider(self.anvil.url, request_kwargs={"timeout": 30}))
+        self._node = Node.at(self.anvil.url, timeout_s=30)
         deployer = self.accounts["deployer"]
         self.rpc("anvil_setBalance", deployer.address, hex(10**24))
-        self._protocol = ProtocolClient(self._w3, deploy_protocol(self._w3, deployer))
+        self._protocol = Hub.deploy(self._node, deployer)
         for name in DEMO_ACCOUNTS[1:]:
             self.fund(self.accounts[name].address, tokens_nrlc=self.requester_deposit_nrlc)
         self.protocol.deposit(self.accounts["requester"], self.requester_deposit_nrlc)

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from veritask.sdk import Veritask
-from veritask.sdk.deals import COMPLETED, Deals, DealView, TaskView, format_duration, format_time
+from veritask.sdk import TaskStatus, Veritask
+from veritask.sdk.deals import Deals, DealView, TaskView, format_duration, format_time
 from veritask.sdk.scheduler_api import SchedulerApiError, TaskLogs
 from veritask.sdk.task_logs import GIVEN_UP, SchedulerWatch, TaskLogsReader
 
@@ -48,7 +48,7 @@ def _failed(logs: TaskLogs | None) -> bool:
 
 
 def _summary(task: TaskView, logs: TaskLogs | None) -> str:
-    if _failed(logs) and task.status != COMPLETED:
+    if _failed(logs) and task.status != TaskStatus.COMPLETED:
         assert logs is not None
         return f"{task.status_name} on chain, {logs.status} on the scheduler"
     contributed = len(task.contributors)
@@ -68,7 +68,7 @@ def _table(view: DealView, logs: dict[int, TaskLogs] | None) -> Table:
         row = [str(task.index), _hex(task.task_id), task.status_name]
         if logs is not None:
             row.append(known.status if known is not None else "-")
-        failed = known is not None and _failed(known) and task.status != COMPLETED
+        failed = known is not None and _failed(known) and task.status != TaskStatus.COMPLETED
         next_step = f"failed: {known.failure}" if failed and known else task.next_step()
         row += [str(len(task.contributors)), next_step]
         table.add_row(*row)
@@ -135,7 +135,7 @@ def watch_deal(
         return moved
 
     def failed_now(task: TaskView) -> bool:
-        return _failed(logs.get(task.index)) and task.status != COMPLETED
+        return _failed(logs.get(task.index)) and task.status != TaskStatus.COMPLETED
 
     if as_json:
         for view in updates:
@@ -193,7 +193,7 @@ def end_of_watch(end: WatchEnd, *, as_json: bool, timeout_s: float | None) -> No
     """Exits with `TASKS_UNFINISHED`, saying why (and, when the scheduler gave tasks up,
     how the requester is refunded), unless every task of the last view completed."""
     last = end.view
-    done = sum(task.status == COMPLETED for task in last.tasks)
+    done = sum(task.status == TaskStatus.COMPLETED for task in last.tasks)
     if done == len(last.tasks):
         return
     settled = last.settled_besides(end.failures)

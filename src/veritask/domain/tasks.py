@@ -1,9 +1,14 @@
-"""Task-level rules in pure Python, mirroring the hub: result commitments, worker
-authorizations, PoCo's consensus weight rule and the payout arithmetic of a task."""
+"""Task-level rules in pure Python, mirroring the hub: task and contribution statuses,
+deadlines, result commitments, worker authorizations, PoCo's consensus weight rule and the
+payout arithmetic of a task.
+
+`workers_needed`, `kitty_share`, `success_payout`, `reward_weight`, `enclave_message` and
+`CALLBACK_GAS` are oracles of the contract: the tests hold the hub to them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 from eth_utils.address import to_canonical_address
 from eth_utils.crypto import keccak
@@ -18,28 +23,86 @@ __all__ = [
     "MAX_WEIGHT",
     "REVEAL_DEADLINE_RATIO",
     "SCHEDULER_STAKE_RATIO",
+    "ContributionStatus",
+    "Deadlines",
     "Payout",
+    "TaskStatus",
     "authorization_hash",
     "consensus_reached",
+    "deadlines",
     "enclave_message",
     "kitty_share",
     "result_hash",
     "result_seal",
+    "reveal_deadline",
     "reward_weight",
     "success_payout",
     "worker_weight",
     "workers_needed",
 ]
 
+# Deadlines are multiples of the category's reference time C (PoCo's ratios).
 CONTRIBUTION_DEADLINE_RATIO = 7
 REVEAL_DEADLINE_RATIO = 2
 FINAL_DEADLINE_RATIO = 10
+# % of the workerpool price its scheduler locks per task when a deal is matched.
 SCHEDULER_STAKE_RATIO = 30
 MAX_CONTRIBUTORS = 8
 MAX_WEIGHT = 2**8
 KITTY_RATIO = 10
 KITTY_MIN = 10**9
 CALLBACK_GAS = 200_000
+
+
+class TaskStatus(IntEnum):
+    """A task's status on the hub (`hub.task(...).status`), PoCo's values."""
+
+    #: no contribution yet
+    UNSET = 0
+    #: contributions are open, no consensus yet
+    ACTIVE = 1
+    #: consensus reached: the winners reveal until the reveal deadline
+    REVEALING = 2
+    #: finalized with its result
+    COMPLETED = 3
+    #: claimed after the final deadline: refunded
+    FAILED = 4
+
+
+class ContributionStatus(IntEnum):
+    """A worker's contribution to a task on the hub (`hub.contribution(...).status`)."""
+
+    #: no contribution from this worker
+    UNSET = 0
+    #: committed, not revealed
+    CONTRIBUTED = 1
+    #: revealed a result that matches the consensus
+    PROVED = 2
+    #: contributed a result that lost
+    REJECTED = 3
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """A deal's deadlines, unix seconds of chain time: contributions are accepted before
+    `contribution`; unfinished tasks may be claimed from `final` on."""
+
+    contribution: int
+    final: int
+
+
+def deadlines(start_time: int, time_ref: int) -> Deadlines:
+    """The deadlines of a deal that started at `start_time` in a category of reference
+    time `time_ref` (seconds)."""
+    return Deadlines(
+        contribution=start_time + CONTRIBUTION_DEADLINE_RATIO * time_ref,
+        final=start_time + FINAL_DEADLINE_RATIO * time_ref,
+    )
+
+
+def reveal_deadline(consensus_at: int, time_ref: int) -> int:
+    """When the reveal window of a task that reached consensus at `consensus_at` closes."""
+    return consensus_at + REVEAL_DEADLINE_RATIO * time_ref
 
 
 def _address(value: str) -> bytes:

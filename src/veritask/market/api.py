@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from eth_utils.crypto import keccak
 from fastapi import Body, FastAPI, Query, Request
@@ -29,6 +29,8 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from veritask.chain.order_facts import OrderReader
+from veritask.chain.records import AssetKind
 from veritask.domain.orders import Order, order_digest
 from veritask.errors import ChainError, InvalidInput
 from veritask.sdk.addresses import checksum_address
@@ -36,7 +38,6 @@ from veritask.sdk.market import unpublish_hash
 from veritask.sdk.orders import ORDER_KINDS, order_from_json, order_to_json, parse_tag
 from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute
 
-from .chain_view import ChainView
 from .errors import Rejection
 from .service import Market
 from .settings import MarketSettings
@@ -81,11 +82,12 @@ def _tag(value: str | None, name: str) -> int | None:
         raise Rejection("invalid_query", f"{name}: {exc}") from exc
 
 
-def _owner_now(chain: ChainView, record: OrderRecord, block: int) -> str | None:
+def _owner_now(chain: OrderReader, record: OrderRecord, block: int) -> str | None:
     if record.kind == "request":
         return record.signer
     asset = str(record.order[record.kind])
-    return chain.asset_owner(record.kind, asset, block)
+    kind: AssetKind = cast(AssetKind, record.kind)
+    return chain.asset_owner(kind, asset, block)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -102,7 +104,7 @@ def create_app(
     settings: MarketSettings,
     *,
     market: Market | None = None,
-    chain: ChainView | None = None,
+    chain: OrderReader | None = None,
 ) -> FastAPI:
     """The market's ASGI app. `market` (or `chain`, for tests without a node) replaces the
     one built from `settings`; the follower thread runs while the app is served."""

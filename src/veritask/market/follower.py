@@ -26,10 +26,10 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import Connection
 
 from veritask.chain.follower import ChainEvent, ChainReset, EventBatch
+from veritask.chain.order_facts import OrderReader
 from veritask.errors import InvalidInput, VeritaskError
 from veritask.sdk.orders import order_from_json
 
-from .chain_view import ChainView
 from .errors import Rejection
 from .live import Broadcaster
 from .store import Change, DealRecord, Store
@@ -60,7 +60,7 @@ class MarketFollower:
         self,
         store: Store,
         feed: EventFeed,
-        chain: ChainView,
+        chain: OrderReader,
         broadcaster: Broadcaster,
         *,
         hub: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from veritask.chain.order_facts import OrderReader
 from veritask.serving import (
     RunningServer,
     bind_socket,
@@ -14,7 +15,6 @@ from veritask.serving import (
 )
 
 from .api import create_app
-from .chain_view import ChainView
 from .follower import EventFeed
 from .service import Market
 from .settings import MarketSettings
@@ -48,7 +48,7 @@ class MarketServer:
 def serve_in_thread(
     settings: MarketSettings,
     *,
-    chain: ChainView | None = None,
+    chain: OrderReader | None = None,
     feed: EventFeed | None = None,
     registries: dict[str, str] | None = None,
     startup_timeout_s: float = 10.0,

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 from eth_utils.address import to_checksum_address
 
-from veritask.chain.follower import EventFollower, EventSource
-from veritask.chain.node import connect, read_deployment
+from veritask.chain.hub import Hub
+from veritask.chain.node import Node
+from veritask.chain.order_facts import OrderReader
 from veritask.errors import InvalidInput
 
-from .chain_view import ChainView, Web3ChainView
 from .database import make_engine, migrate
 from .follower import EventFeed, FollowerThread, MarketFollower
 from .live import Broadcaster
@@ -26,7 +26,7 @@ __all__ = ["Market"]
 class Market:
     settings: MarketSettings
     store: Store
-    chain: ChainView
+    chain: OrderReader
     broadcaster: Broadcaster
     follower: MarketFollower | None
     _thread: FollowerThread | None = field(default=None, repr=False)
@@ -36,7 +36,7 @@ class Market:
         cls,
         settings: MarketSettings,
         *,
-        chain: ChainView | None = None,
+        chain: OrderReader | None = None,
         feed: EventFeed | None = None,
         registries: dict[str, str] | None = None,
     ) -> Market:
@@ -49,26 +49,17 @@ class Market:
         if chain is None:
             if settings.hub is None:
                 raise InvalidInput("the market needs the hub address: --hub or VERITASK_MARKET_HUB")
-            w3 = connect(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
-            deployment = read_deployment(w3, settings.hub)
-            web3_view = Web3ChainView(w3, deployment)
-            chain = web3_view
-            contracts = web3_view.contracts
+            node = Node.at(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
+            hub_port = Hub(node, node.deployment(settings.hub))
+            deployment = hub_port.deployment
+            chain = hub_port
             registries = {
                 deployment.app_registry: "app",
                 deployment.dataset_registry: "dataset",
                 deployment.workerpool_registry: "workerpool",
             }
-            sources = [
-                EventSource(deployment.hub, contracts["hub"].abi),
-                *(
-                    EventSource(address, contracts[f"{kind}_registry"].abi)
-                    for address, kind in registries.items()
-                ),
-            ]
-            feed = EventFollower(
-                w3,
-                sources,
+            feed = hub_port.follower(
+                registries=True,
                 confirmations=settings.confirmations,
                 max_blocks=settings.max_blocks,
             )

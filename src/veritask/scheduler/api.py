@@ -116,8 +116,8 @@ def create_app(scheduler: "Scheduler") -> FastAPI:
         return RegistrationResponse(
             workerpool=scheduler.workerpool,
             workerpool_owner=scheduler.account.address,
-            hub=scheduler.protocol.deployment.hub,
-            chain_id=scheduler.protocol.deployment.chain_id,
+            hub=scheduler.hub.deployment.hub,
+            chain_id=scheduler.hub.deployment.chain_id,
             heartbeat_s=settings.heartbeat_s,
             lost_after_s=settings.lost_after_s,
         )

@@ -12,15 +12,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
+from eth_utils.address import to_checksum_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from web3 import Web3
 
-from veritask.chain.follower import ChainEvent, EventBatch, EventFollower, EventSource
-from veritask.chain.protocol import ProtocolClient
-from veritask.domain.tasks import REVEAL_DEADLINE_RATIO
+from veritask.chain.follower import ChainEvent, EventBatch
+from veritask.chain.hub import Hub
+from veritask.domain.tasks import reveal_deadline
 
 from . import transitions
 from .store import CursorRow, DealRow, TaskRow
@@ -46,7 +45,7 @@ class ChainSync:
 
     def __init__(
         self,
-        protocol: ProtocolClient,
+        hub: Hub,
         workerpool: str,
         sessions: sessionmaker[Session],
         lock: threading.Condition,
@@ -56,18 +55,13 @@ class ChainSync:
         max_blocks: int = 2_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.protocol = protocol
-        self.workerpool = Web3.to_checksum_address(workerpool)
+        self.hub = hub
+        self.workerpool = to_checksum_address(workerpool)
         self._sessions = sessions
         self._lock = lock
         self._from_block = from_block
         self._clock = clock
-        self.follower = EventFollower(
-            protocol.w3,
-            [EventSource(protocol.deployment.hub, protocol.hub.abi)],
-            confirmations=confirmations,
-            max_blocks=max_blocks,
-        )
+        self.follower = hub.follower(confirmations=confirmations, max_blocks=max_blocks)
         self.head_block = 0
 
     def cursor(self) -> tuple[int, bytes | None]:
@@ -134,7 +128,7 @@ class ChainSync:
                 now,
             )
         elif event.name == "TaskConsensus":
-            deadline = block_times[event.block_number] + REVEAL_DEADLINE_RATIO * time_ref
+            deadline = reveal_deadline(block_times[event.block_number], time_ref)
             transitions.apply_consensus(
                 session, task_hex, bytes(args["result_hash"]), deadline, now
             )
@@ -157,7 +151,7 @@ class ChainSync:
         for event in batch.events:
             if event.name != "SchedulerNotice":
                 continue
-            if Web3.to_checksum_address(event.args["workerpool"]) != self.workerpool:
+            if to_checksum_address(event.args["workerpool"]) != self.workerpool:
                 continue
             deal_id = bytes(event.args["deal_id"])
             with self._sessions() as session:
@@ -171,25 +165,24 @@ class ChainSync:
         return facts
 
     def _deal_facts(self, deal_id: bytes, creation: ChainEvent) -> transitions.DealFacts:
-        terms = self.protocol.deal(deal_id)
+        terms = self.hub.deal(deal_id)
         app = str(creation.args["app"])
-        app_fields: Any = self.protocol.apps.functions.apps(app).call()
-        _name, app_type, app_multiaddr, app_checksum, _mrenclave = app_fields
+        app_fields = self.hub.app(app)
         dataset = str(creation.args["dataset"])
         dataset_multiaddr, dataset_checksum = "", bytes(32)
         if int(dataset, 16) != 0:
-            dataset_fields: Any = self.protocol.datasets.functions.datasets(dataset).call()
-            _dname, raw_multiaddr, raw_checksum = dataset_fields
-            dataset_multiaddr, dataset_checksum = _text(raw_multiaddr), bytes(raw_checksum)
-        multiaddr = _text(app_multiaddr)
+            dataset_fields = self.hub.dataset(dataset)
+            dataset_multiaddr = _text(dataset_fields.multiaddr)
+            dataset_checksum = dataset_fields.checksum
+        multiaddr = _text(app_fields.multiaddr)
         return transitions.DealFacts(
             deal_id=deal_id,
             requester=terms.requester,
             beneficiary=str(creation.args["beneficiary"]),
             app=app,
-            app_kind=app_kind(str(app_type), multiaddr),
+            app_kind=app_kind(app_fields.app_type, multiaddr),
             app_multiaddr=multiaddr,
-            app_checksum=bytes(app_checksum),
+            app_checksum=app_fields.checksum,
             dataset=dataset,
             dataset_multiaddr=dataset_multiaddr,
             dataset_checksum=dataset_checksum,
@@ -235,18 +228,16 @@ class ChainSync:
     ) -> tuple[dict[tuple[str, str], int], dict[int, int]]:
         weights: dict[tuple[str, str], int] = {}
         block_times: dict[int, int] = {}
-        hub = self.protocol.hub
         for event in batch.events:
             task_hex = _task_hex(event)
             if task_hex is None or task_hex not in ours:
                 continue
             if event.name == "TaskContribute":
                 worker = str(event.args["worker"])
-                fields: Any = hub.functions.contribution(bytes.fromhex(task_hex[2:]), worker).call()
-                weights[(task_hex, worker.lower())] = int(fields[1])
+                contribution = self.hub.contribution(bytes.fromhex(task_hex[2:]), worker)
+                weights[(task_hex, worker.lower())] = contribution.weight
             elif event.name == "TaskConsensus" and event.block_number not in block_times:
-                block = self.protocol.w3.eth.get_block(event.block_number)
-                block_times[event.block_number] = int(block["timestamp"])
+                block_times[event.block_number] = self.hub.node.block_time(event.block_number)
         return weights, block_times
 
 

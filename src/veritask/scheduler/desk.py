@@ -19,11 +19,11 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_keys.exceptions import BadSignature
+from eth_utils.address import is_address
 from eth_utils.exceptions import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from web3 import Web3
 
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.signing import sign_hash_eip191
@@ -141,7 +141,7 @@ class WorkerDesk:
         self.closing = False  # set at shutdown: long polls return at once
 
     def challenge(self, address: str) -> str:
-        if not Web3.is_address(address):
+        if not is_address(address):
             raise Refused(
                 "bad_address", f"{address[:64]!r} is not an address: send your 0x address"
             )

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from web3 import Web3
 
-from veritask.chain.protocol import ProtocolClient
-from veritask.chain.transactions import send
+from veritask.chain.hub import Hub
+from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO, FINAL_DEADLINE_RATIO
 from veritask.errors import ChainError
 
 from . import transitions
@@ -49,13 +49,13 @@ class Intent:
 
 def _sorted_addresses(addresses: list[str]) -> list[str]:
     """Checksummed and sorted by value, as the hub wants contributor lists."""
-    return sorted((Web3.to_checksum_address(a) for a in addresses), key=lambda a: int(a, 16))
+    return sorted((to_checksum_address(a) for a in addresses), key=lambda a: int(a, 16))
 
 
 class Driver:
     def __init__(
         self,
-        protocol: ProtocolClient,
+        hub: Hub,
         account: LocalAccount,
         sessions: sessionmaker[Session],
         lock: threading.Condition,
@@ -67,7 +67,7 @@ class Driver:
         clock: Callable[[], float] = time.time,
         on_transaction: Callable[[str, bool], None] | None = None,
     ) -> None:
-        self.protocol = protocol
+        self.hub = hub
         self.account = account
         self._sessions = sessions
         self._lock = lock
@@ -80,8 +80,7 @@ class Driver:
         self.chain_now = 0
 
     def read_chain_time(self) -> int:
-        block = self.protocol.w3.eth.get_block("latest")
-        self.chain_now = int(block["timestamp"])
+        self.chain_now = self.hub.node.block_time()
         return self.chain_now
 
     def run_once(self) -> int:
@@ -172,7 +171,7 @@ class Driver:
             .join(DealRow, DealRow.deal_id == TaskRow.deal_id)
             .where(
                 TaskRow.state.in_(TaskState.OPEN),
-                DealRow.start_time + 7 * DealRow.time_ref <= chain_now,
+                DealRow.start_time + CONTRIBUTION_DEADLINE_RATIO * DealRow.time_ref <= chain_now,
             )
         ).scalars()
         changed = False
@@ -187,7 +186,7 @@ class Driver:
             .join(DealRow, DealRow.deal_id == TaskRow.deal_id)
             .where(
                 TaskRow.state.not_in(TaskState.FINAL),
-                DealRow.start_time + 10 * DealRow.time_ref <= chain_now,
+                DealRow.start_time + FINAL_DEADLINE_RATIO * DealRow.time_ref <= chain_now,
             )
             .order_by(TaskRow.id)
         ).all()
@@ -226,7 +225,7 @@ class Driver:
         deal_id = bytes.fromhex(intent.deal_id[2:])
         try:
             if intent.kind == "finalize":
-                self.protocol.finalize(
+                self.hub.finalize(
                     self.account,
                     deal_id,
                     intent.indices[0],
@@ -236,15 +235,9 @@ class Driver:
                     results_callback=bytes.fromhex(intent.callback_data.removeprefix("0x")),
                 )
             elif intent.kind == "reopen":
-                send(
-                    self.protocol.w3,
-                    self.account,
-                    self.protocol.hub.functions.reopen(
-                        deal_id, intent.indices[0], intent.contributors
-                    ),
-                )
+                self.hub.reopen(self.account, deal_id, intent.indices[0], intent.contributors)
             else:
-                self.protocol.claim(self.account, deal_id, intent.indices, intent.contributors)
+                self.hub.claim(self.account, deal_id, intent.indices, intent.contributors)
         except ChainError as exc:
             log.warning("%s of %s refused: %s", intent.kind, intent.task_ids, exc)
             if self._on_transaction:

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import func, select
-from web3 import Web3
 
-from veritask.chain.node import connect, read_deployment
-from veritask.chain.protocol import ProtocolClient
+from veritask.chain.hub import Hub
+from veritask.chain.node import Node
 from veritask.errors import InvalidInput, VeritaskError
 from veritask.sdk.wallet import load_key_file
 from veritask.serving import RunningServer, serve_app_in_thread
@@ -81,8 +81,11 @@ class Scheduler:
         settings: SchedulerSettings,
         *,
         account: LocalAccount | None = None,
+        hub: Hub | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`hub` is the chain port; without it, the scheduler connects to the node and hub
+        of its settings."""
         self.settings = settings
         if account is None:
             if settings.key_file is None:
@@ -91,11 +94,18 @@ class Scheduler:
         self.account = account
         if not settings.hub or not settings.workerpool:
             raise InvalidInput("scheduler: set hub and workerpool (VERITASK_SCHEDULER_HUB, ...)")
-        w3 = connect(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
-        self.protocol = ProtocolClient(w3, read_deployment(w3, settings.hub))
-        self.workerpool = Web3.to_checksum_address(settings.workerpool)
-        owner = str(self.protocol.workerpools.functions.asset_owner(self.workerpool).call())
-        if owner.lower() != account.address.lower():
+        if hub is None:
+            node = Node.at(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
+            hub = Hub(node, node.deployment(settings.hub))
+        self.hub = hub
+        self.workerpool = to_checksum_address(settings.workerpool)
+        owner = hub.asset_owner("workerpool", self.workerpool)
+        if owner is None:
+            raise InvalidInput(
+                f"no workerpool is registered at {self.workerpool} on hub "
+                f"{hub.deployment.hub}: check VERITASK_SCHEDULER_WORKERPOOL"
+            )
+        if owner != account.address:
             raise InvalidInput(
                 f"workerpool {self.workerpool} is owned by {owner}, not by the scheduler's key "
                 f"{account.address}: run the scheduler with the owner's key"
@@ -106,7 +116,7 @@ class Scheduler:
         self.lock = StateLock()
         self.metrics = Metrics(self)
         self.sync = ChainSync(
-            self.protocol,
+            hub,
             self.workerpool,
             self.sessions,
             self.lock,
@@ -116,7 +126,7 @@ class Scheduler:
             clock=clock,
         )
         self.driver = Driver(
-            self.protocol,
+            hub,
             account,
             self.sessions,
             self.lock,

@@ -27,6 +27,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from veritask.domain.tasks import deadlines
+
 __all__ = [
     "Base",
     "ContributionRow",
@@ -98,11 +100,11 @@ class DealRow(Base):
 
     @property
     def contribution_deadline(self) -> int:
-        return self.start_time + 7 * self.time_ref
+        return deadlines(self.start_time, self.time_ref).contribution
 
     @property
     def final_deadline(self) -> int:
-        return self.start_time + 10 * self.time_ref
+        return deadlines(self.start_time, self.time_ref).final
 
 
 class TaskRow(Base):

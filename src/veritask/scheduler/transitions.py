@@ -13,6 +13,7 @@ from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from veritask.domain.ids import task_id as compute_task_id
+from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO
 from veritask.sdk.scheduler_api import ReplicateStatus, StatusReport
 
 from .consensus import replicates_wanted
@@ -448,7 +449,7 @@ def next_task_for(
             TaskRow.open_slots > 0,
             ~already,
             DealRow.app_kind.in_(kinds),
-            DealRow.start_time + 7 * DealRow.time_ref > chain_now,
+            DealRow.start_time + CONTRIBUTION_DEADLINE_RATIO * DealRow.time_ref > chain_now,
         )
         .order_by(TaskRow.id)
         .limit(1)

@@ -14,8 +14,7 @@ Errors come from `veritask.errors`: `InvalidInput`
 (change the input), `ChainError` / `ContractRevert` (the node or a contract refused).
 """
 
-from .addresses import checksum_address
-from .amounts import (
+from veritask.domain.amounts import (
     NRLC_PER_RLC,
     RLC_DECIMALS,
     WEI_PER_ETH,
@@ -23,6 +22,9 @@ from .amounts import (
     format_rlc,
     parse_amount,
 )
+from veritask.domain.tasks import ContributionStatus, TaskStatus
+
+from .addresses import checksum_address
 from .assets import (
     ASSET_KINDS,
     MAX_POLICY_RATIO,
@@ -79,6 +81,7 @@ from .orders import (
     save_order,
 )
 from .run import RunPlan, RunRequest, RunResult, Runs, request_params
+from .session import ChainSession
 from .task_logs import SchedulerWatch, TaskLogsReader, TaskLogsRefused
 from .wallet import (
     SECURE_KDF,
@@ -114,8 +117,10 @@ __all__ = [
     "Categories",
     "CategoryView",
     "ChainInfo",
+    "ChainSession",
     "ClaimReport",
     "Config",
+    "ContributionStatus",
     "ContributionView",
     "CreatedCategory",
     "DatasetView",
@@ -141,6 +146,7 @@ __all__ = [
     "SchedulerWatch",
     "TaskLogsReader",
     "TaskLogsRefused",
+    "TaskStatus",
     "TaskView",
     "TxSummary",
     "Veritask",

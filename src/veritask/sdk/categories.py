@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from veritask.errors import InvalidInput
 
-from .assets import send_as_wallet
-
-if TYPE_CHECKING:
-    from .client import TxSummary, Veritask
+from .receipts import TxSummary
+from .session import ChainSession
 
 __all__ = ["MAX_TIME_REF_S", "Categories", "CategoryView", "CreatedCategory"]
 
@@ -37,12 +34,11 @@ class CreatedCategory:
 
 
 class Categories:
-    def __init__(self, client: Veritask) -> None:
-        self.client = client
+    def __init__(self, session: ChainSession) -> None:
+        self.session = session
 
     def count(self) -> int:
-        with self.client._node_errors():
-            return int(self.client.protocol.hub.functions.category_count().call())
+        return self.session.hub.category_count()
 
     def show(self, category_id: int) -> CategoryView:
         count = self.count()
@@ -50,17 +46,14 @@ class Categories:
             raise InvalidInput(
                 f"unknown category {category_id}: there are {count} categories (0 to {count - 1})"
             )
-        with self.client._node_errors():
-            fields: Any = self.client.protocol.hub.functions.category(category_id).call()
-        name, description, time_ref = fields
-        return CategoryView(category_id, str(name), str(description), int(time_ref))
+        category = self.session.hub.category(category_id)
+        return CategoryView(category_id, category.name, category.description, category.time_ref)
 
     def list(self) -> list[CategoryView]:
         return [self.show(category_id) for category_id in range(self.count())]
 
     def hub_owner(self) -> str:
-        with self.client._node_errors():
-            return str(self.client.protocol.hub.functions.owner().call())
+        return self.session.hub.owner()
 
     def create(self, name: str, time_ref_s: int, description: str = "{}") -> CreatedCategory:
         """Creates a category; only the hub owner may. `description` is JSON text."""
@@ -78,13 +71,12 @@ class Categories:
             raise InvalidInput(f"--description is not JSON: {exc.msg}") from None
         if len(description.encode()) > _MAX_DESCRIPTION_BYTES:
             raise InvalidInput(f"--description is too long: at most {_MAX_DESCRIPTION_BYTES} bytes")
-        sender = self.client._signer("creating a category")
+        sender = self.session.require_signer("creating a category")
         owner = self.hub_owner()
         if owner != sender.address:
             raise InvalidInput(
                 f"only the hub owner {owner} may create a category; the wallet is {sender.address}"
             )
         category_id = self.count()
-        call = self.client.protocol.hub.functions.create_category(name, description, time_ref_s)
-        tx = send_as_wallet(self.client, "creating a category", call)
+        tx = TxSummary.of(self.session.hub.create_category(sender, name, description, time_ref_s))
         return CreatedCategory(CategoryView(category_id, name, description, time_ref_s), tx)

@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
-from veritask.chain.protocol import Deal
+from veritask.chain.records import Deal
 from veritask.domain.ids import task_id
-from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO, FINAL_DEADLINE_RATIO
+from veritask.domain.tasks import ContributionStatus, TaskStatus
 from veritask.errors import InvalidInput
 
-from .client import TxSummary, Veritask
+from .receipts import TxSummary
+from .session import ChainSession
 
 __all__ = [
     "CONTRIBUTION_STATUSES",
@@ -37,12 +37,9 @@ __all__ = [
     "parse_task_ref",
 ]
 
-TASK_STATUSES = ("UNSET", "ACTIVE", "REVEALING", "COMPLETED", "FAILED")
-CONTRIBUTION_STATUSES = ("UNSET", "CONTRIBUTED", "PROVED", "REJECTED")
-UNSET, ACTIVE, REVEALING, COMPLETED, FAILED = range(5)
+TASK_STATUSES = tuple(status.name for status in TaskStatus)
+CONTRIBUTION_STATUSES = tuple(status.name for status in ContributionStatus)
 MAX_CLAIM = 128  # the hub's bound on the tasks of one claim
-# Topics per get_logs filter: nodes limit the size of a request.
-_TOPICS_PER_QUERY = 64
 
 _BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ID_HINT = "expected 0x followed by 64 hexadecimal digits"
@@ -96,11 +93,11 @@ def format_duration(seconds: int) -> str:
 @dataclass(frozen=True)
 class ContributionView:
     worker: str
-    status: int
+    status: ContributionStatus
 
     @property
     def status_name(self) -> str:
-        return CONTRIBUTION_STATUSES[self.status]
+        return self.status.name
 
 
 @dataclass(frozen=True)
@@ -110,7 +107,7 @@ class TaskView:
     deal_id: bytes
     index: int
     task_id: bytes
-    status: int
+    status: TaskStatus
     contributors: tuple[ContributionView, ...]
     winners: int
     reveal_deadline: int  # 0 until consensus
@@ -123,18 +120,18 @@ class TaskView:
 
     @property
     def status_name(self) -> str:
-        return TASK_STATUSES[self.status]
+        return self.status.name
 
     @property
     def claimable(self) -> bool:
-        return self.status < COMPLETED and self.now >= self.final_deadline
+        return self.status < TaskStatus.COMPLETED and self.now >= self.final_deadline
 
     def next_step(self) -> str:
         """What happens next, in one sentence."""
         claim = f"veritask deal claim {_hex(self.deal_id)}"
-        if self.status == COMPLETED:
+        if self.status == TaskStatus.COMPLETED:
             return "completed: the result is final"
-        if self.status == FAILED:
+        if self.status == TaskStatus.FAILED:
             return "failed: claimed and refunded"
         if self.now >= self.final_deadline:
             return f"claimable now: run `{claim}`"
@@ -142,12 +139,16 @@ class TaskView:
             f"claimable after {format_time(self.final_deadline)} "
             f"(in {format_duration(self.final_deadline - self.now)})"
         )
-        if self.status == REVEALING:
+        if self.status == TaskStatus.REVEALING:
             if self.now <= self.reveal_deadline:
                 return f"reveal window open until {format_time(self.reveal_deadline)}"
             return f"reveal window closed: finalize or reopen it, or it is {later}"
         if self.now < self.contribution_deadline:
-            waiting = "waiting for a worker" if self.status == UNSET else "waiting for consensus"
+            waiting = (
+                "waiting for a worker"
+                if self.status == TaskStatus.UNSET
+                else "waiting for consensus"
+            )
             return f"{waiting} (contributions until {format_time(self.contribution_deadline)})"
         return f"contributions closed: {later}"
 
@@ -174,7 +175,7 @@ class DealView:
 
     @property
     def task_price_nrlc(self) -> int:
-        return self.terms.app_price + self.terms.dataset_price + self.terms.workerpool_price
+        return self.terms.task_price
 
     @property
     def settled(self) -> bool:
@@ -186,7 +187,7 @@ class DealView:
         """`settled`, counting the tasks of indices `given_up` (tasks the workerpool's
         scheduler gave up off chain: they wait for their claim) as settled too."""
         return all(
-            task.status >= COMPLETED or task.claimable or task.index in given_up
+            task.status >= TaskStatus.COMPLETED or task.claimable or task.index in given_up
             for task in self.tasks
         )
 
@@ -211,30 +212,16 @@ class ClaimReport:
 class Deals:
     """The deal and task operations of a `Veritask` client."""
 
-    def __init__(self, client: Veritask, *, from_block: int = 0) -> None:
-        self.client = client
+    def __init__(self, session: ChainSession, *, from_block: int = 0) -> None:
+        self.session = session
         self.from_block = from_block
 
     def _profile_name(self) -> str:
-        return self.client.profile.name
-
-    def _logs(self, event: str, task_ids: Sequence[bytes], to_block: int) -> list[Any]:
-        hub = self.client.protocol.hub
-        found: list[Any] = []
-        for start in range(0, len(task_ids), _TOPICS_PER_QUERY):
-            chunk = list(task_ids[start : start + _TOPICS_PER_QUERY])
-            found += hub.events[event]().get_logs(
-                argument_filters={"task_id": chunk},
-                from_block=self.from_block,
-                to_block=to_block,
-            )
-        return found
+        return self.session.profile.name
 
     def _terms(self, deal_id: bytes) -> Deal:
-        protocol = self.client.protocol
-        with self.client._node_errors():
-            exists = bool(protocol.hub.functions.deal_exists(deal_id).call())
-            terms = protocol.deal(deal_id) if exists else None
+        hub = self.session.hub
+        terms = hub.deal(deal_id) if hub.deal_exists(deal_id) else None
         if terms is None:
             raise InvalidInput(
                 f"no deal {_hex(deal_id)} on this chain (profile {self._profile_name()})"
@@ -242,59 +229,48 @@ class Deals:
         return terms
 
     def _now(self) -> int:
-        with self.client._node_errors():
-            return int(self.client.w3.eth.get_block("latest")["timestamp"])
+        return self.session.now()
 
     def _tasks(self, terms: Deal, indices: Iterable[int], now: int) -> tuple[TaskView, ...]:
-        hub = self.client.protocol.hub
+        hub = self.session.hub
         indices = list(indices)
         ids = [task_id(terms.deal_id, index) for index in indices]
-        contribution_deadline = terms.start_time + CONTRIBUTION_DEADLINE_RATIO * terms.time_ref
-        final_deadline = terms.start_time + FINAL_DEADLINE_RATIO * terms.time_ref
-        with self.client._node_errors():
-            # Every read at one block: a task finalized between two reads would otherwise
-            # show COMPLETED without its result.
-            block = int(self.client.w3.eth.block_number)
-            workers: dict[bytes, list[str]] = {}
-            for log in self._logs("TaskContribute", ids, block):
-                found = workers.setdefault(bytes(log["args"]["task_id"]), [])
-                if log["args"]["worker"] not in found:
-                    found.append(str(log["args"]["worker"]))
-            results = {
-                bytes(log["args"]["task_id"]): log for log in self._logs("TaskFinalize", ids, block)
-            }
-            views = []
-            for index, task in zip(indices, ids, strict=True):
-                status, _count, winners, _round, reveal_deadline, consensus = hub.functions.task(
-                    terms.deal_id, index
-                ).call(block_identifier=block)
-                contributions = tuple(
-                    ContributionView(
-                        worker,
-                        int(
-                            hub.functions.contribution(task, worker).call(block_identifier=block)[0]
-                        ),
-                    )
-                    for worker in sorted(workers.get(task, []), key=lambda a: int(a, 16))
+        deadlines = terms.deadlines
+        # Every read at one block: a task finalized between two reads would otherwise
+        # show COMPLETED without its result.
+        block = hub.head()
+        span = {"from_block": self.from_block, "to_block": block}
+        workers: dict[bytes, list[str]] = {}
+        for contributed in hub.contributions_logged(ids, **span):
+            found = workers.setdefault(contributed.task_id, [])
+            if contributed.worker not in found:
+                found.append(contributed.worker)
+        results = {final.task_id: final for final in hub.finalizations_logged(ids, **span)}
+        views = []
+        for index, task in zip(indices, ids, strict=True):
+            state = hub.task(terms.deal_id, index, block)
+            contributions = tuple(
+                ContributionView(worker, hub.contribution(task, worker, block).status)
+                for worker in sorted(workers.get(task, []), key=lambda a: int(a, 16))
+            )
+            final = results.get(task) if state.status == TaskStatus.COMPLETED else None
+            views.append(
+                TaskView(
+                    deal_id=terms.deal_id,
+                    index=index,
+                    task_id=task,
+                    status=state.status,
+                    contributors=contributions,
+                    winners=state.winners,
+                    reveal_deadline=state.reveal_deadline,
+                    consensus=state.consensus,
+                    result_digest=final.digest if final else None,
+                    results=final.results if final else None,
+                    contribution_deadline=deadlines.contribution,
+                    final_deadline=deadlines.final,
+                    now=now,
                 )
-                final = results.get(task) if status == COMPLETED else None
-                views.append(
-                    TaskView(
-                        deal_id=terms.deal_id,
-                        index=index,
-                        task_id=task,
-                        status=int(status),
-                        contributors=contributions,
-                        winners=int(winners),
-                        reveal_deadline=int(reveal_deadline),
-                        consensus=bytes(consensus),
-                        result_digest=bytes(final["args"]["digest"]) if final else None,
-                        results=bytes(final["args"]["results"]) if final else None,
-                        contribution_deadline=contribution_deadline,
-                        final_deadline=final_deadline,
-                        now=now,
-                    )
-                )
+            )
         return tuple(views)
 
     def _check_index(self, terms: Deal, index: int) -> None:
@@ -308,31 +284,26 @@ class Deals:
     def deal(self, deal_id: bytes) -> DealView:
         """A deal, its `DealCreated` event and every task of its bag."""
         terms = self._terms(deal_id)
-        hub = self.client.protocol.hub
-        with self.client._node_errors():
-            created = hub.events.DealCreated().get_logs(
-                argument_filters={"deal_id": deal_id}, from_block=self.from_block
-            )
+        created = self.session.hub.deals_created(deal_id=deal_id, from_block=self.from_block)
         if not created:
             raise InvalidInput(
                 f"deal {_hex(deal_id)} exists, but its DealCreated event is not after block "
                 f"{self.from_block}: search from an earlier block"
             )
-        event = created[0]["args"]
+        event = created[0]
         now = self._now()
-        bag = range(terms.bot_first, terms.bot_first + terms.bot_size)
         return DealView(
             terms=terms,
-            app=str(event["app"]),
-            dataset=str(event["dataset"]),
-            workerpool=str(event["workerpool"]),
-            beneficiary=str(event["beneficiary"]),
-            tag=bytes(event["tag"]),
-            params=str(event["params"]),
-            contribution_deadline=terms.start_time + CONTRIBUTION_DEADLINE_RATIO * terms.time_ref,
-            final_deadline=terms.start_time + FINAL_DEADLINE_RATIO * terms.time_ref,
+            app=event.app,
+            dataset=event.dataset,
+            workerpool=event.workerpool,
+            beneficiary=event.beneficiary,
+            tag=event.tag,
+            params=event.params,
+            contribution_deadline=terms.deadlines.contribution,
+            final_deadline=terms.deadlines.final,
             now=now,
-            tasks=self._tasks(terms, bag, now),
+            tasks=self._tasks(terms, terms.indices, now),
         )
 
     def watch(
@@ -360,7 +331,7 @@ class Deals:
         view = self.deal(deal_id)
         gone = dropped(view)
         yield view
-        bag = range(view.terms.bot_first, view.terms.bot_first + view.terms.bot_size)
+        bag = view.terms.indices
         started = clock()
         while not view.settled_besides(gone):
             if timeout_s is not None and clock() - started >= timeout_s:
@@ -385,15 +356,12 @@ class Deals:
         if index is not None:
             self._check_index(self._terms(first), index)
             return first, index
-        hub = self.client.protocol.hub
-        with self.client._node_errors():
-            created = hub.events.DealCreated().get_logs(from_block=self.from_block)
-            for log in created:
-                deal_id = bytes(log["args"]["deal_id"])
-                terms = self.client.protocol.deal(deal_id)
-                for candidate in range(terms.bot_first, terms.bot_first + terms.bot_size):
-                    if task_id(deal_id, candidate) == first:
-                        return deal_id, candidate
+        hub = self.session.hub
+        for created in hub.deals_created(from_block=self.from_block):
+            terms = hub.deal(created.deal_id)
+            for candidate in terms.indices:
+                if task_id(created.deal_id, candidate) == first:
+                    return created.deal_id, candidate
         raise InvalidInput(
             f"no task {_hex(first)} in the deals of this chain since block {self.from_block} "
             f"(profile {self._profile_name()}): give it as DEAL_ID:INDEX"
@@ -409,7 +377,7 @@ class Deals:
         """The deal's terms if its final deadline has passed (chain time), else an
         `InvalidInput` saying when it will have."""
         terms = self._terms(deal_id)
-        final_deadline = terms.start_time + FINAL_DEADLINE_RATIO * terms.time_ref
+        final_deadline = terms.deadlines.final
         now = self._now()
         if now < final_deadline:
             raise InvalidInput(
@@ -422,21 +390,17 @@ class Deals:
         """Fails and refunds, in one transaction, the unfinished tasks `indices` of a deal
         past its final deadline (default: every unfinished task, at most MAX_CLAIM)."""
         terms = self.check_claimable(deal_id)
-        sender = self.client._signer("claim")
+        sender = self.session.require_signer("claim")
         for index in indices or ():
             self._check_index(terms, index)
         now = self._now()
-        wanted = (
-            sorted(set(indices))
-            if indices
-            else range(terms.bot_first, terms.bot_first + terms.bot_size)
-        )
+        wanted = sorted(set(indices)) if indices else terms.indices
         tasks = self._tasks(terms, wanted, now)
-        final = [t for t in tasks if t.status >= COMPLETED]
+        final = [t for t in tasks if t.status >= TaskStatus.COMPLETED]
         if indices and final:
             names = ", ".join(f"{t.index} ({t.status_name})" for t in final)
             raise InvalidInput(f"nothing to claim for task {names}: it is already final")
-        open_tasks = [t for t in tasks if t.status < COMPLETED]
+        open_tasks = [t for t in tasks if t.status < TaskStatus.COMPLETED]
         if not open_tasks:
             raise InvalidInput(
                 f"nothing to claim: every task of deal {_hex(deal_id)} is already final "
@@ -444,19 +408,12 @@ class Deals:
             )
         batch = open_tasks[:MAX_CLAIM]
         contributors = [c.worker for t in batch for c in t.contributors]
-        call = self.client.protocol.hub.functions.claim(
-            deal_id, [t.index for t in batch], contributors
-        )
-        self.client._check_gas(sender, call, self.client.account(sender.address).gas_wei)
-        with self.client._node_errors():
-            receipt = self.client.protocol.claim(
-                sender, deal_id, [t.index for t in batch], contributors
-            )
+        receipt = self.session.hub.claim(sender, deal_id, [t.index for t in batch], contributors)
         count = len(batch)
         return ClaimReport(
             deal_id=deal_id,
             indices=tuple(t.index for t in batch),
-            refunded_nrlc=count * (terms.app_price + terms.dataset_price + terms.workerpool_price),
+            refunded_nrlc=count * terms.task_price,
             requester=terms.requester,
             tx=TxSummary.of(receipt),
             left=len(open_tasks) - count,

@@ -22,12 +22,12 @@ from typing import Any, Literal
 import httpx
 from eth_utils.crypto import keccak
 
+from veritask.domain.amounts import format_rlc
 from veritask.domain.orders import Order
 from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tags import tag_int
 from veritask.errors import InvalidInput, ServiceError
 
-from .amounts import format_rlc
 from .orders import TAG_NAMES, OrderKind, order_from_json, order_to_json, parse_tag
 
 __all__ = [

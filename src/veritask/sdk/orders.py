@@ -15,12 +15,10 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_keys.exceptions import BadSignature
-
+from veritask.chain.order_facts import read_order_facts
+from veritask.domain.order_rules import SignatureState, order_problems
 from veritask.domain.orders import (
     AppOrder,
     DatasetOrder,
@@ -28,16 +26,14 @@ from veritask.domain.orders import (
     RequestOrder,
     WorkerpoolOrder,
     order_digest,
-    typed_data,
 )
 from veritask.domain.signing import sign_order
 from veritask.domain.tags import TAG_TDX, TAG_TEE, TAG_TEE_GRAMINE, TAG_TEE_SCONE, tag_bytes
 from veritask.errors import InvalidInput
 
 from .addresses import checksum_address
-
-if TYPE_CHECKING:
-    from .client import TxSummary, Veritask
+from .receipts import TxSummary
+from .session import ChainSession
 
 __all__ = [
     "ORDER_KINDS",
@@ -78,8 +74,6 @@ TAG_NAMES = {
     "tdx": TAG_TDX,
 }
 _UINT256_MAX = 2**256 - 1
-
-SignatureState = Literal["valid", "presigned", "unsigned", "mismatch"]
 
 
 def order_kind(order: Order) -> OrderKind:
@@ -216,17 +210,6 @@ def save_order(path: Path, order: Order, *, overwrite: bool = False) -> Path:
     return path
 
 
-def _expanded_signature(signature: bytes) -> bytes | None:
-    """A 65-byte signature, from the 65-byte or EIP-2098 64-byte form; None otherwise."""
-    if len(signature) == 65:
-        return signature
-    if len(signature) == 64:
-        vs = int.from_bytes(signature[32:], "big")
-        s = vs & ((1 << 255) - 1)
-        return signature[:32] + s.to_bytes(32, "big") + bytes([27 + (vs >> 255)])
-    return None
-
-
 @dataclass(frozen=True)
 class OrderStatus:
     """What the hub and the registries say about an order."""
@@ -244,23 +227,21 @@ class OrderStatus:
 
 
 class Orders:
-    """Orders of the client's hub, signed and cancelled as `client.signer`."""
+    """Orders of the session's hub, signed and cancelled as its signer."""
 
-    def __init__(self, client: Veritask) -> None:
-        self.client = client
+    def __init__(self, session: ChainSession) -> None:
+        self.session = session
 
     def owner(self, order: Order) -> str | None:
         """Who signs `order`: its asset's current owner, or the requester of a request."""
-        from .assets import Assets
-
         kind = order_kind(order)
-        address = str(getattr(order, _SIGNER_FIELD[kind]))
+        address = checksum_address(str(getattr(order, _SIGNER_FIELD[kind])))
         if kind == "request":
             return address
-        return Assets(self.client).owner(kind, address)
+        return self.session.hub.asset_owner(kind, address)
 
     def _owned_by_signer(self, order: Order, action: str) -> str:
-        sender = self.client._signer(action)
+        sender = self.session.require_signer(action)
         kind = order_kind(order)
         subject = str(getattr(order, _SIGNER_FIELD[kind]))
         owner = self.owner(order)
@@ -275,81 +256,44 @@ class Orders:
         return owner
 
     def order_hash(self, order: Order) -> bytes:
-        return order_digest(order, self.client.protocol.domain)
+        return order_digest(order, self.session.hub.domain)
 
     def sign(self, order: Order) -> Order:
         """The order signed (EIP-712) by the wallet, which must own its asset."""
         self._owned_by_signer(order, "sign")
-        signer = self.client._signer("sign")
-        return sign_order(order, self.client.protocol.domain, signer.key)
-
-    def _recover(self, order: Order) -> str | None:
-        signature = _expanded_signature(order.sign)
-        if signature is None:
-            return None
-        signable = encode_typed_data(full_message=typed_data(order, self.client.protocol.domain))
-        try:
-            return str(Account.recover_message(signable, signature=signature))
-        except (BadSignature, ValueError):
-            return None
+        signer = self.session.require_signer("sign")
+        return sign_order(order, self.session.hub.domain, signer.key)
 
     def status(self, order: Order) -> OrderStatus:
-        kind = order_kind(order)
-        digest = self.order_hash(order)
-        owner = self.owner(order)
-        hub = self.client.protocol.hub.functions
-        with self.client._node_errors():
-            consumed = int(hub.consumed(digest).call())
-            presigner = str(hub.presigned(digest).call())
-        recovered = self._recover(order)
-        state: SignatureState
-        if owner is not None and recovered == owner:
-            state = "valid"
-        elif owner is not None and presigner == owner:
-            state = "presigned"
-        elif not order.sign:
-            state = "unsigned"
-        else:
-            state = "mismatch"
-        remaining = max(order.volume - consumed, 0)
-        if owner is None:
-            reason = f"its {kind} is not registered"
-        elif state == "unsigned":
-            reason = "it is not signed"
-        elif state == "mismatch":
-            reason = "its signature does not match the order"
-        elif remaining == 0:
-            reason = "no volume left (used up or cancelled)"
-        else:
-            reason = ""
+        """The order as the hub sees it now, judged by the rules the market uses too
+        (`veritask.domain.order_rules`): matchable, or the first reason it is not."""
+        hub = self.session.hub
+        facts = read_order_facts(hub, order, hub.head())
+        problems = order_problems(order, facts)
+        remaining = max(order.volume - facts.consumed, 0)
         return OrderStatus(
-            kind=kind,
-            order_hash="0x" + digest.hex(),
-            owner=owner,
-            signature=state,
-            recovered_signer=recovered,
+            kind=order_kind(order),
+            order_hash="0x" + self.order_hash(order).hex(),
+            owner=facts.owner,
+            signature=facts.signature,
+            recovered_signer=facts.recovered,
             volume=order.volume,
-            consumed=consumed,
+            consumed=facts.consumed,
             remaining=remaining,
-            matchable=reason == "",
-            reason=reason,
+            matchable=not problems,
+            reason=problems[0].message if problems else "",
         )
 
     def cancel(self, order: Order) -> TxSummary:
         """Closes the order on chain for good (its whole volume becomes used); only its
         owner may, and only while some volume is left."""
-        from .assets import send_as_wallet
-
         self._owned_by_signer(order, "cancel")
+        sender = self.session.require_signer("cancel")
         kind = order_kind(order)
-        with self.client._node_errors():
-            consumed = int(
-                self.client.protocol.hub.functions.consumed(self.order_hash(order)).call()
-            )
+        consumed = self.session.hub.consumed(self.order_hash(order))
         if consumed >= order.volume:
             raise InvalidInput(
                 f"nothing to cancel: this {kind} order has no volume left "
                 f"({consumed} of {order.volume} used or cancelled)"
             )
-        call = getattr(self.client.protocol.hub.functions, f"cancel_{kind}_order")(order.as_tuple())
-        return send_as_wallet(self.client, f"cancelling a {kind} order", call)
+        return TxSummary.of(self.session.hub.cancel_order(sender, order))

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from veritask.domain.digest import computed_digest
 from veritask.domain.result_archive import parse_result_pointer, unpack_result
+from veritask.domain.tasks import TaskStatus
 from veritask.errors import IntegrityError, InvalidInput
 
 from .client import Veritask
-from .deals import COMPLETED, Deals, TaskView
+from .deals import Deals, TaskView
 from .storage import StorageClient
 
 __all__ = [
@@ -85,7 +86,7 @@ class Results:
 
 
 def _completed(task: TaskView) -> TaskView:
-    if task.status != COMPLETED or task.results is None or task.result_digest is None:
+    if task.status != TaskStatus.COMPLETED or task.results is None or task.result_digest is None:
         raise InvalidInput(
             f"task 0x{task.task_id.hex()} is {task.status_name}, not COMPLETED: {task.next_step()}"
         )

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from veritask.domain.amounts import format_rlc
 from veritask.domain.ids import task_ids
 from veritask.domain.orders import (
     ZERO_ADDRESS,
@@ -29,14 +30,15 @@ from veritask.domain.orders import (
 )
 from veritask.domain.signing import sign_order
 from veritask.domain.tags import TAG_TEE, tag_bytes, tag_int, tag_mismatch
+from veritask.domain.tasks import SCHEDULER_STAKE_RATIO
 from veritask.errors import InvalidInput
 
 from .addresses import checksum_address
-from .amounts import format_rlc
 from .assets import AssetKind, Assets
-from .client import TxSummary, Veritask
 from .market import MarketClient, cheapest_order, closest_workerpool_order, tag_name
-from .orders import OrderKind, OrderStatus, random_salt
+from .orders import OrderKind, Orders, OrderStatus, random_salt
+from .receipts import TxSummary
+from .session import ChainSession
 
 __all__ = [
     "SCHEDULER_STAKE_RATIO",
@@ -47,7 +49,6 @@ __all__ = [
     "request_params",
 ]
 
-SCHEDULER_STAKE_RATIO = 30  # % of the workerpool price per task (PROTOCOL.md A4)
 _MARKET_HINT = "or set market_url in veritask.toml (or --market-url) to pick orders from a market"
 
 
@@ -137,12 +138,15 @@ def _is_zero(address: str) -> bool:
 
 
 class Runs:
-    """Runs requested, signed and paid by `client.signer`."""
+    """Runs requested, signed and paid by the session's signer; market orders from `market`
+    (by default the profile's market, if it names one)."""
 
-    def __init__(self, client: Veritask, market: MarketClient | None = None) -> None:
-        self.client = client
-        if market is None and client.profile.market_url:
-            market = MarketClient(client.profile.market_url, timeout_s=client.timeout_s)
+    def __init__(self, session: ChainSession, market: MarketClient | None = None) -> None:
+        self.session = session
+        self.orders = Orders(session)
+        self.assets = Assets(session)
+        if market is None and session.profile.market_url:
+            market = MarketClient(session.profile.market_url, timeout_s=session.timeout_s)
         self.market = market
         self._picked: list[str] = []
 
@@ -153,7 +157,7 @@ class Runs:
 
     def _usable(self, order: Order) -> bool:
         """Whether an order from the market can still be matched (the market may lag)."""
-        return self.client.orders.status(order).matchable
+        return self.orders.status(order).matchable
 
     def _from_market(self, kind: OrderKind, **filters: Any) -> Order | None:
         if self.market is None:
@@ -164,14 +168,14 @@ class Runs:
         return order
 
     def _sign(self, order: Order) -> Order:
-        signer = self.client._signer("run")
-        return sign_order(order, self.client.protocol.domain, signer.key)
+        signer = self.session.require_signer("run")
+        return sign_order(order, self.session.hub.domain, signer.key)
 
     def _owned(self, kind: AssetKind, address: str) -> bool:
-        owner = Assets(self.client).owner(kind, address)
+        owner = self.assets.owner(kind, address)
         if owner is None:
             raise InvalidInput(f"no {kind} is registered at {address}")
-        return owner == self.client._signer("run").address
+        return owner == self.session.require_signer("run").address
 
     def _app_order(self, request: RunRequest, signed: list[str]) -> AppOrder:
         if request.app_order is not None:
@@ -180,7 +184,7 @@ class Runs:
                     f"the app order is for app {request.app_order.app}, not {request.app}"
                 )
             return request.app_order
-        wallet = self.client._signer("run").address
+        wallet = self.session.require_signer("run").address
         found = self._from_market(
             "app",
             asset=request.app,
@@ -215,7 +219,7 @@ class Runs:
             "dataset",
             asset=dataset,
             app=request.app,
-            requester=self.client._signer("run").address,
+            requester=self.session.require_signer("run").address,
             workerpool=None if _is_zero(request.workerpool) else request.workerpool,
         )
         if found is not None:
@@ -236,7 +240,7 @@ class Runs:
     ) -> WorkerpoolOrder:
         if request.workerpool_order is not None:
             return request.workerpool_order
-        wallet = self.client._signer("run").address
+        wallet = self.session.require_signer("run").address
         filters: dict[str, Any] = {
             "app": request.app,
             "dataset": None if _is_zero(request.dataset) else request.dataset,
@@ -257,7 +261,7 @@ class Runs:
                 request.workerpool if self._owned("workerpool", request.workerpool) else None
             )
         else:
-            owned = Assets(self.client).owned("workerpool", wallet)
+            owned = self.assets.owned("workerpool", wallet)
             workerpool = owned[0] if owned else None
         if workerpool is None and self.market is not None:
             closest = closest_workerpool_order(self.market, request.category, **filters)
@@ -292,9 +296,7 @@ class Runs:
         request: RequestOrder,
         has_dataset: bool,
     ) -> None:
-        hub = self.client.protocol.hub.functions
-        with self.client._node_errors():
-            categories = int(hub.category_count().call())
+        categories = self.session.hub.category_count()
         if request.category >= categories:
             raise InvalidInput(
                 f"unknown category {request.category}: there are {categories} categories "
@@ -355,7 +357,7 @@ class Runs:
                 raise InvalidInput(f"restricted: {text} {restrict}, not {actual}")
 
     def _check_order(self, order: Order) -> OrderStatus:
-        status = self.client.orders.status(order)
+        status = self.orders.status(order)
         if not status.matchable:
             raise InvalidInput(
                 f"the {status.kind} order {status.order_hash} cannot be matched: {status.reason}"
@@ -365,7 +367,7 @@ class Runs:
     def prepare(self, request: RunRequest) -> RunPlan:
         """Gathers and checks the orders of `request`; sends nothing, refuses with the remedy."""
         self._picked = []
-        wallet = self.client._signer("run").address
+        wallet = self.session.require_signer("run").address
         app_address = checksum_address(request.app, source="APP")
         if request.volume < 1:
             raise InvalidInput(f"--volume must be at least 1, got {request.volume}")
@@ -421,8 +423,7 @@ class Runs:
         # A request of a reused --salt may already be partly used.
         statuses.append(self._check_order(signed_request))
         volume = min(status.remaining for status in statuses)
-        with self.client._node_errors():
-            free, _ = self.client.protocol.account(wallet)
+        free, _ = self.session.hub.account(wallet)
         plan = RunPlan(
             app_order=app,
             dataset_order=dataset,
@@ -438,7 +439,7 @@ class Runs:
 
     def _check_balances(self, plan: RunPlan, workerpool: WorkerpoolOrder) -> None:
         wallet = plan.request_order.requester
-        pool_owner = self.client.orders.owner(workerpool) or ""
+        pool_owner = self.orders.owner(workerpool) or ""
         stake = plan.scheduler_stake_nrlc
         needed = plan.total_nrlc + (stake if pool_owner == wallet else 0)
         if plan.requester_free_nrlc < needed:
@@ -455,8 +456,7 @@ class Runs:
                 f"{format_rlc(plan.requester_free_nrlc)} RLC)"
             )
         if pool_owner != wallet:
-            with self.client._node_errors():
-                pool_free, _ = self.client.protocol.account(pool_owner)
+            pool_free, _ = self.session.hub.account(pool_owner)
             if pool_free < stake:
                 raise InvalidInput(
                     f"the workerpool owner {pool_owner} cannot stake {format_rlc(stake)} RLC "
@@ -467,26 +467,12 @@ class Runs:
 
     def submit(self, plan: RunPlan) -> RunResult:
         """Matches the plan's orders (one transaction) and returns the deal and its tasks."""
-        sender = self.client._signer("run")
-        protocol = self.client.protocol
-        call = protocol.hub.functions.matchOrders(
-            plan.app_order.as_tuple(),
-            plan.dataset_order.as_tuple(),
-            plan.workerpool_order.as_tuple(),
-            plan.request_order.as_tuple(),
+        sender = self.session.require_signer("run")
+        hub = self.session.hub
+        match = hub.match_orders(
+            sender, plan.app_order, plan.dataset_order, plan.workerpool_order, plan.request_order
         )
-        with self.client._node_errors():
-            gas_wei = int(self.client.w3.eth.get_balance(sender.address))
-        self.client._check_gas(sender, call, gas_wei)
-        with self.client._node_errors():
-            match = protocol.match_orders(
-                sender,
-                plan.app_order,
-                plan.dataset_order,
-                plan.workerpool_order,
-                plan.request_order,
-            )
-            deal = protocol.deal(match.deal_id)
+        deal = hub.deal(match.deal_id)
         return RunResult(
             plan=plan,
             deal_id=match.deal_id,

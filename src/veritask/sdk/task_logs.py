@@ -15,10 +15,11 @@ from collections.abc import Callable
 from types import TracebackType
 
 from veritask.domain.ids import task_id
+from veritask.domain.tasks import TaskStatus
 from veritask.errors import InvalidInput
 
 from .client import Veritask
-from .deals import COMPLETED, Deals, DealView
+from .deals import Deals, DealView
 from .scheduler_api import (
     ReplicateLog,
     ReplicateStatus,
@@ -111,7 +112,7 @@ class TaskLogsReader:
         """The scheduler's view of task `task` (its id). `TaskLogsRefused` when the
         scheduler refuses (its reason in one line), `SchedulerApiError` when it fails or
         does not answer."""
-        signer = self.client._signer("read a task's logs")
+        signer = self.client.session.require_signer("read a task's logs")
         task_hex = "0x" + task.hex()
         try:
             return self._client().task_logs(task_hex, signer)
@@ -173,7 +174,7 @@ class SchedulerWatch:
         return {
             task.index: self.logs[task.index]
             for task in view.tasks
-            if task.index in gone and task.status != COMPLETED
+            if task.index in gone and task.status != TaskStatus.COMPLETED
         }
 
     def __call__(self, view: DealView) -> frozenset[int]:
@@ -187,7 +188,7 @@ class SchedulerWatch:
         open_tasks = [
             task
             for task in view.tasks
-            if task.status < COMPLETED and not task.claimable and task.index not in gone
+            if task.status < TaskStatus.COMPLETED and not task.claimable and task.index not in gone
         ]
         open_tasks.sort(key=lambda task: self._asked_at.get(task.index, -1.0))
         for task in open_tasks[: self.max_tasks]:

@@ -23,11 +23,12 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
-from veritask.chain.node import connect, read_deployment
-from veritask.chain.protocol import ProtocolClient
+from veritask.chain.hub import Hub
+from veritask.chain.node import Node
 from veritask.domain.ids import task_id as compute_task_id
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.result_archive import pack_result, result_pointer
+from veritask.domain.tasks import ContributionStatus
 from veritask.errors import (
     ChainError,
     InvalidInput,
@@ -75,7 +76,6 @@ _FAILED_RUN = {
     Status.OUTPUT_LIMIT: ReplicateStatus.APP_OUTPUT_LIMIT,
     Status.SANDBOX_ERROR: ReplicateStatus.SANDBOX_ERROR,
 }
-_PROVED = 2  # contribution status on the hub
 
 
 def parse_params(params: str) -> dict[str, Any]:
@@ -125,8 +125,11 @@ class Agent:
         *,
         account: LocalAccount | None = None,
         runtimes: dict[str, Runtime] | None = None,
+        hub: Hub | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`hub` is the chain port; without it, the worker connects to `settings.rpc_url`
+        once its scheduler names the hub."""
         self.settings = settings
         self.account = account or settings.account()
         self.scheduler = SchedulerClient(settings.scheduler_url, timeout_s=30.0)
@@ -140,7 +143,7 @@ class Agent:
             else available_runtimes(state_dir=settings.work_dir / "runtimes")
         )
         self.config: RegistrationResponse | None = None
-        self.protocol: ProtocolClient | None = None
+        self.hub = hub
         self._clock = clock
         self._stop = threading.Event()
 
@@ -173,9 +176,14 @@ class Agent:
                 runtimes=self.kinds(),
             )
         )
-        if self.protocol is None:
-            w3 = connect(self.settings.rpc_url, timeout_s=self.settings.rpc_timeout_s)
-            self.protocol = ProtocolClient(w3, read_deployment(w3, self.config.hub))
+        if self.hub is None:
+            node = Node.at(self.settings.rpc_url, timeout_s=self.settings.rpc_timeout_s)
+            self.hub = Hub(node, node.deployment(self.config.hub))
+        elif int(self.hub.deployment.hub, 16) != int(self.config.hub, 16):
+            raise InvalidInput(
+                f"the scheduler works for hub {self.config.hub}, but this worker is connected "
+                f"to hub {self.hub.deployment.hub}: point both at the same protocol"
+            )
         return self.config
 
     def _call(self, action: Callable[[], Any]) -> Any:
@@ -258,10 +266,10 @@ class Agent:
     def _task_dir(self, work: Assignment) -> Path:
         return self.settings.work_dir / "tasks" / work.task_id
 
-    def _chain(self) -> ProtocolClient:
-        if self.protocol is None:
+    def _chain(self) -> Hub:
+        if self.hub is None:
             raise ChainError("the worker is not connected: call connect() first")
-        return self.protocol
+        return self.hub
 
     def _prepare(self, work: Assignment) -> tuple[Runtime, PreparedApp]:
         if work.app is None:
@@ -379,7 +387,7 @@ class Agent:
                 StatusReport(
                     status=ReplicateStatus.COMPLETED,
                     results=results,
-                    tx_hash=receipt["transactionHash"].hex(),
+                    tx_hash=receipt.tx_hash.hex(),
                     **logs,  # type: ignore[arg-type]
                 ),
             )
@@ -407,9 +415,7 @@ class Agent:
             raise _Failed(ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}") from exc
         self.report(
             work,
-            StatusReport(
-                status=ReplicateStatus.CONTRIBUTED, tx_hash=receipt["transactionHash"].hex()
-            ),
+            StatusReport(status=ReplicateStatus.CONTRIBUTED, tx_hash=receipt.tx_hash.hex()),
         )
 
     def _store(self, archive: bytes) -> str:
@@ -426,12 +432,11 @@ class Agent:
 
     def _reveal(self, work: Assignment) -> None:
         entry = self._entry(work)
-        protocol = self._chain()
+        hub = self._chain()
         task = compute_task_id(bytes.fromhex(work.deal_id[2:]), work.index)
-        status = int(protocol.hub.functions.contribution(task, self.address).call()[0])
-        if status != _PROVED:
+        if hub.contribution(task, self.address).status != ContributionStatus.PROVED:
             try:
-                protocol.reveal(
+                hub.reveal(
                     self.account,
                     bytes.fromhex(work.deal_id[2:]),
                     work.index,

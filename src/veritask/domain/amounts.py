@@ -1,4 +1,4 @@
-"""RLC amounts: parses what people type into exact integers in nRLC and formats nRLC back.
+"""RLC and ETH amounts: parses what people type into exact integers in nRLC and formats nRLC back.
 
 Exact decimal arithmetic only (`Decimal`, never `float`): 1 RLC = 10**9 nRLC, and an
 amount with more than nine decimals of RLC is refused rather than rounded.
