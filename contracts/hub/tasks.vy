@@ -12,6 +12,7 @@
         the task, instead of it being stored.
 """
 
+from snekmate.utils import message_hash_utils
 from . import escrow
 from . import matching
 from . import orders
@@ -195,46 +196,14 @@ def _commit(result_hash: bytes32, result_seal: bytes32) -> uint256:
 
 
 @internal
-@pure
-def _eth_signed(message: bytes32) -> bytes32:
-    return keccak256(concat(b"\x19Ethereum Signed Message:\n32", message))
-
-
-@internal
-@pure
-def _recover(digest: bytes32, signature: Bytes[65]) -> address:
-    # A 65-byte or 64-byte (EIP-2098) ECDSA signature with a canonical s, else zero.
-    if len(signature) == 65:
-        s: uint256 = extract32(signature, 32, output_type=uint256)
-        if s > orders.S_MAX:
-            return empty(address)
-        return ecrecover(
-            digest,
-            convert(slice(signature, 64, 1), uint256),
-            extract32(signature, 0, output_type=uint256),
-            s,
-        )
-    if len(signature) == 64:
-        vs: uint256 = extract32(signature, 32, output_type=uint256)
-        compact_s: uint256 = vs & convert(max_value(int256), uint256)
-        if compact_s > orders.S_MAX:
-            return empty(address)
-        # vs >> 255 is 0 or 1.
-        return ecrecover(
-            digest, unsafe_add(vs >> 255, 27), extract32(signature, 0, output_type=uint256), compact_s
-        )
-    return empty(address)
-
-
-@internal
 @view
 def _check_authorization(
     worker: address, task_id: bytes32, enclave: address, auth_sign: Bytes[65], owner: address
 ):
-    digest: bytes32 = self._eth_signed(
+    digest: bytes32 = message_hash_utils._to_eth_signed_message_hash(
         keccak256(concat(convert(worker, bytes20), task_id, convert(enclave, bytes20)))
     )
-    signer: address = self._recover(digest, auth_sign)
+    signer: address = orders._ecrecover(digest, auth_sign)
     authority: address = owner
     if enclave != empty(address) and TEE_BROKER != empty(address):
         authority = TEE_BROKER
@@ -246,9 +215,10 @@ def _check_authorization(
 def _check_enclave(
     enclave: address, result_hash: bytes32, result_seal: bytes32, enclave_sign: Bytes[65]
 ):
-    signer: address = self._recover(
-        self._eth_signed(keccak256(abi_encode(result_hash, result_seal))), enclave_sign
+    digest: bytes32 = message_hash_utils._to_eth_signed_message_hash(
+        keccak256(abi_encode(result_hash, result_seal))
     )
+    signer: address = orders._ecrecover(digest, enclave_sign)
     assert signer != empty(address) and signer == enclave, "tasks: invalid enclave signature"
 
 
