@@ -72,14 +72,19 @@ struct ExecutionTerms:
     tee: bool
 
 
+# @dev The deals by id, packed as `PackedDeal` says; an empty entry is an unknown deal.
 _deals: HashMap[bytes32, PackedDeal]
 
 
+# @dev Emitted for every new deal, indexed by workerpool, so that a scheduler follows
+# only its own deals (PoCo's event).
 event SchedulerNotice:
     workerpool: indexed(address)
     deal_id: bytes32
 
 
+# @dev Emitted when four orders make deal `deal_id`: their digests and the volume the
+# deal takes from each.
 event OrdersMatched:
     deal_id: bytes32
     app_hash: bytes32
@@ -89,7 +94,8 @@ event OrdersMatched:
     volume: uint256
 
 
-# What the deal does not store (its terms are in `deal()`, its volume in OrdersMatched).
+# @dev Emitted with every new deal: what the deal does not store (its terms are in
+# `deal()`, its volume in OrdersMatched).
 event DealCreated:
     deal_id: indexed(bytes32)
     requester: indexed(address)

@@ -97,17 +97,19 @@ struct RequestOrder:
     sign: Bytes[SIGNATURE_MAX]
 
 
-# Volume used by each order, keyed by its digest; a cancelled order has used it all.
+# @dev Volume used by each order, keyed by its digest; a cancelled order has used it all.
 consumed: public(HashMap[bytes32, uint256])
-# Who presigned each order digest on chain.
+# @dev Who presigned each order digest on chain.
 presigned: public(HashMap[bytes32, address])
 
 
+# @dev Emitted when `signer`, the owner, signs the order `order_hash` on chain.
 event OrderPresigned:
     order_hash: indexed(bytes32)
     signer: indexed(address)
 
 
+# @dev Emitted when `owner` cancels the order `order_hash` for good.
 event OrderCancelled:
     order_hash: indexed(bytes32)
     owner: indexed(address)

@@ -9,6 +9,7 @@
 _ERC1271_MAGIC: constant(bytes4) = 0x1626ba7e
 _ERC1271_REJECT: constant(bytes4) = 0xffffffff
 
+# @dev The EOA whose 65-byte signatures the wallet vouches for.
 owner: public(address)
 
 
