@@ -8,8 +8,11 @@
 from ..interfaces import IAssetRegistry
 from ..interfaces import IWorkerpoolRegistry
 
+# @dev The registry of apps, fixed at deployment.
 APP_REGISTRY: public(immutable(IAssetRegistry))
+# @dev The registry of datasets, fixed at deployment.
 DATASET_REGISTRY: public(immutable(IAssetRegistry))
+# @dev The registry of workerpools, fixed at deployment; it also holds their policies.
 WORKERPOOL_REGISTRY: public(immutable(IWorkerpoolRegistry))
 
 

@@ -20,10 +20,14 @@ struct Category:
 # Deals pack the category id in 16 bits.
 MAX_CATEGORIES: constant(uint256) = 2**16
 
+# @dev The categories by id (ids count up from 0); they never change once created.
 category: public(HashMap[uint256, Category])
+# @dev How many categories exist, hence the id of the next one.
 category_count: public(uint256)
 
 
+# @dev Emitted when the owner (or the constructor, for PoCo's five defaults) creates
+# category `category_id`.
 event CategoryCreated:
     category_id: indexed(uint256)
     name: String[64]

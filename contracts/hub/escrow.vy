@@ -22,17 +22,24 @@ _FROZEN_SHIFT: constant(uint256) = 112
 _SCORE_SHIFT: constant(uint256) = 224
 _SCORE_MAX: constant(uint256) = 2**32 - 1
 
+# @dev The token (RLC) every balance, price and stake is counted in, fixed at deployment.
 TOKEN: public(immutable(IERC20))
 
+# @dev The account word of each address (layout above): free balance, frozen amount and
+# worker score in one slot.
 _accounts: HashMap[address, uint256]
 
 
+# @dev Emitted when `owner`'s tokens are credited to `account`'s free balance (`amount`
+# in nRLC).
 event Deposit:
     owner: indexed(address)
     account: indexed(address)
     amount: uint256
 
 
+# @dev Emitted when `account` sends `amount` nRLC of its free balance to `recipient`'s
+# wallet.
 event Withdraw:
     account: indexed(address)
     recipient: indexed(address)
@@ -225,4 +232,5 @@ def _freeze(account: address, amount: uint256):
     word: uint256 = self._accounts[account]
     frozen: uint256 = (word >> _FROZEN_SHIFT) & _MASK
     assert frozen + amount < _LIMIT, "escrow: frozen overflow"
+    # The new frozen amount fits its field: adding to the word cannot carry into the score.
     self._accounts[account] = unsafe_add(word, amount << _FROZEN_SHIFT)

@@ -73,7 +73,8 @@ exports: (
 )
 
 
-# The contract whose functions the hub runs with DELEGATECALL (see the notice above).
+# @dev The contract whose functions the hub runs with DELEGATECALL (see the notice
+# above), fixed at deployment.
 ANNEX: public(immutable(address))
 
 

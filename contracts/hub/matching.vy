@@ -72,14 +72,19 @@ struct ExecutionTerms:
     tee: bool
 
 
+# @dev The deals by id, packed as `PackedDeal` says; an empty entry is an unknown deal.
 _deals: HashMap[bytes32, PackedDeal]
 
 
+# @dev Emitted for every new deal, indexed by workerpool, so that a scheduler follows
+# only its own deals (PoCo's event).
 event SchedulerNotice:
     workerpool: indexed(address)
     deal_id: bytes32
 
 
+# @dev Emitted when four orders make deal `deal_id`: their digests and the volume the
+# deal takes from each.
 event OrdersMatched:
     deal_id: bytes32
     app_hash: bytes32
@@ -89,7 +94,8 @@ event OrdersMatched:
     volume: uint256
 
 
-# What the deal does not store (its terms are in `deal()`, its volume in OrdersMatched).
+# @dev Emitted with every new deal: what the deal does not store (its terms are in
+# `deal()`, its volume in OrdersMatched).
 event DealCreated:
     deal_id: indexed(bytes32)
     requester: indexed(address)
@@ -139,107 +145,115 @@ def matchOrders(
     """
     has_dataset: bool = request_order.dataset != empty(address)
 
-    assert request_order.category == workerpool_order.category, "match: category mismatch"
-    assert request_order.category < categories.category_count, "match: unknown category"
-    assert request_order.trust <= workerpool_order.trust, "match: trust above workerpool trust"
-    assert request_order.trust < _TRUST_LIMIT, "match: trust too large"
+    assert request_order.category == workerpool_order.category, "matching: category mismatch"
+    assert request_order.category < categories.category_count, "matching: unknown category"
+    assert request_order.trust <= workerpool_order.trust, "matching: trust above workerpool trust"
+    assert request_order.trust < _TRUST_LIMIT, "matching: trust too large"
 
     dataset_price: uint256 = 0
     if has_dataset:
         dataset_price = dataset_order.datasetprice
-    assert request_order.appmaxprice >= app_order.appprice, "match: app price above max"
-    assert request_order.datasetmaxprice >= dataset_price, "match: dataset price above max"
+    assert request_order.appmaxprice >= app_order.appprice, "matching: app price above max"
+    assert request_order.datasetmaxprice >= dataset_price, "matching: dataset price above max"
     assert request_order.workerpoolmaxprice >= workerpool_order.workerpoolprice, (
-        "match: workerpool price above max"
+        "matching: workerpool price above max"
     )
-    assert app_order.appprice < _PRICE_LIMIT, "match: price too large"
-    assert dataset_price < _PRICE_LIMIT, "match: price too large"
-    assert workerpool_order.workerpoolprice < _PRICE_LIMIT, "match: price too large"
+    assert app_order.appprice < _PRICE_LIMIT, "matching: price too large"
+    assert dataset_price < _PRICE_LIMIT, "matching: price too large"
+    assert workerpool_order.workerpoolprice < _PRICE_LIMIT, "matching: price too large"
 
     tag: uint256 = convert(app_order.tag, uint256) | convert(request_order.tag, uint256)
     if has_dataset:
         tag |= convert(dataset_order.tag, uint256)
-    assert tag & ~convert(workerpool_order.tag, uint256) == 0, "match: tag not offered by workerpool"
+    assert tag & ~convert(workerpool_order.tag, uint256) == 0, (
+        "matching: tag not offered by workerpool"
+    )
     assert tag & TAG_TEE == convert(app_order.tag, uint256) & TAG_TEE, (
-        "match: TEE tag not declared by app"
+        "matching: TEE tag not declared by app"
     )
 
-    assert request_order.app == app_order.app, "match: app mismatch"
-    assert request_order.dataset == dataset_order.dataset, "match: dataset mismatch"
+    assert request_order.app == app_order.app, "matching: app mismatch"
+    assert request_order.dataset == dataset_order.dataset, "matching: dataset mismatch"
 
     app: address = app_order.app
     dataset: address = dataset_order.dataset
     workerpool: address = workerpool_order.workerpool
     requester: address = request_order.requester
-    assert self._allows(request_order.workerpool, workerpool), "match: workerpool restricted by request"
-    assert self._allows(app_order.datasetrestrict, dataset), "match: dataset restricted by app"
-    assert self._allows(app_order.workerpoolrestrict, workerpool), "match: workerpool restricted by app"
-    assert self._allows(app_order.requesterrestrict, requester), "match: requester restricted by app"
+    assert self._allows(request_order.workerpool, workerpool), (
+        "matching: workerpool restricted by request"
+    )
+    assert self._allows(app_order.datasetrestrict, dataset), "matching: dataset restricted by app"
+    assert self._allows(app_order.workerpoolrestrict, workerpool), (
+        "matching: workerpool restricted by app"
+    )
+    assert self._allows(app_order.requesterrestrict, requester), (
+        "matching: requester restricted by app"
+    )
     if has_dataset:
-        assert self._allows(dataset_order.apprestrict, app), "match: app restricted by dataset"
+        assert self._allows(dataset_order.apprestrict, app), "matching: app restricted by dataset"
         assert self._allows(dataset_order.workerpoolrestrict, workerpool), (
-            "match: workerpool restricted by dataset"
+            "matching: workerpool restricted by dataset"
         )
         assert self._allows(dataset_order.requesterrestrict, requester), (
-            "match: requester restricted by dataset"
+            "matching: requester restricted by dataset"
         )
-    assert self._allows(workerpool_order.apprestrict, app), "match: app restricted by workerpool"
+    assert self._allows(workerpool_order.apprestrict, app), "matching: app restricted by workerpool"
     assert self._allows(workerpool_order.datasetrestrict, dataset), (
-        "match: dataset restricted by workerpool"
+        "matching: dataset restricted by workerpool"
     )
     assert self._allows(workerpool_order.requesterrestrict, requester), (
-        "match: requester restricted by workerpool"
+        "matching: requester restricted by workerpool"
     )
 
     app_owner: address = assets._app_owner(app)
-    assert app_owner != empty(address), "match: app not registered"
+    assert app_owner != empty(address), "matching: app not registered"
     dataset_owner: address = empty(address)
     if has_dataset:
         dataset_owner = assets._dataset_owner(dataset)
-        assert dataset_owner != empty(address), "match: dataset not registered"
+        assert dataset_owner != empty(address), "matching: dataset not registered"
     workerpool_owner: address = empty(address)
     worker_stake_ratio: uint256 = 0
     scheduler_reward_ratio: uint256 = 0
     workerpool_owner, worker_stake_ratio, scheduler_reward_ratio = assets._workerpool_terms(workerpool)
-    assert workerpool_owner != empty(address), "match: workerpool not registered"
+    assert workerpool_owner != empty(address), "matching: workerpool not registered"
 
     app_hash: bytes32 = orders._app_order_hash(app_order)
     assert orders._is_signed_by(app_owner, app_hash, app_order.sign), (
-        "match: invalid app order signature"
+        "matching: invalid app order signature"
     )
     dataset_hash: bytes32 = empty(bytes32)
     if has_dataset:
         dataset_hash = orders._dataset_order_hash(dataset_order)
         assert orders._is_signed_by(dataset_owner, dataset_hash, dataset_order.sign), (
-            "match: invalid dataset order signature"
+            "matching: invalid dataset order signature"
         )
     workerpool_hash: bytes32 = orders._workerpool_order_hash(workerpool_order)
     assert orders._is_signed_by(workerpool_owner, workerpool_hash, workerpool_order.sign), (
-        "match: invalid workerpool order signature"
+        "matching: invalid workerpool order signature"
     )
     request_hash: bytes32 = orders._request_order_hash(request_order)
     assert orders._is_signed_by(requester, request_hash, request_order.sign), (
-        "match: invalid request order signature"
+        "matching: invalid request order signature"
     )
 
     request_used: uint256 = orders.consumed[request_hash]
     volume: uint256 = self._remaining(request_order.volume, request_used)
-    assert volume != 0, "match: request order consumed"
+    assert volume != 0, "matching: request order consumed"
     app_used: uint256 = orders.consumed[app_hash]
     app_left: uint256 = self._remaining(app_order.volume, app_used)
-    assert app_left != 0, "match: app order consumed"
+    assert app_left != 0, "matching: app order consumed"
     volume = min(volume, app_left)
     dataset_used: uint256 = 0
     if has_dataset:
         dataset_used = orders.consumed[dataset_hash]
         dataset_left: uint256 = self._remaining(dataset_order.volume, dataset_used)
-        assert dataset_left != 0, "match: dataset order consumed"
+        assert dataset_left != 0, "matching: dataset order consumed"
         volume = min(volume, dataset_left)
     workerpool_used: uint256 = orders.consumed[workerpool_hash]
     workerpool_left: uint256 = self._remaining(workerpool_order.volume, workerpool_used)
-    assert workerpool_left != 0, "match: workerpool order consumed"
+    assert workerpool_left != 0, "matching: workerpool order consumed"
     volume = min(volume, workerpool_left)
-    assert request_used + volume < _INDEX_LIMIT, "match: volume too large"
+    assert request_used + volume < _INDEX_LIMIT, "matching: volume too large"
 
     # Each price < 2**96 and volume < 2**40: the products cannot overflow.
     payment: uint256 = unsafe_mul(
@@ -248,9 +262,9 @@ def matchOrders(
     stake: uint256 = unsafe_mul(
         workerpool_order.workerpoolprice * SCHEDULER_STAKE_RATIO // 100, volume
     )
-    assert escrow._balance(requester) >= payment, "match: requester balance too low"
+    assert escrow._balance(requester) >= payment, "matching: requester balance too low"
     escrow._lock(requester, payment)
-    assert escrow._balance(workerpool_owner) >= stake, "match: scheduler balance too low"
+    assert escrow._balance(workerpool_owner) >= stake, "matching: scheduler balance too low"
     escrow._lock(workerpool_owner, stake)
 
     orders.consumed[request_hash] = request_used + volume

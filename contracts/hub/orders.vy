@@ -97,17 +97,19 @@ struct RequestOrder:
     sign: Bytes[SIGNATURE_MAX]
 
 
-# Volume used by each order, keyed by its digest; a cancelled order has used it all.
+# @dev Volume used by each order, keyed by its digest; a cancelled order has used it all.
 consumed: public(HashMap[bytes32, uint256])
-# Who presigned each order digest on chain.
+# @dev Who presigned each order digest on chain.
 presigned: public(HashMap[bytes32, address])
 
 
+# @dev Emitted when `signer`, the owner, signs the order `order_hash` on chain.
 event OrderPresigned:
     order_hash: indexed(bytes32)
     signer: indexed(address)
 
 
+# @dev Emitted when `owner` cancels the order `order_hash` for good.
 event OrderCancelled:
     order_hash: indexed(bytes32)
     owner: indexed(address)
@@ -159,24 +161,34 @@ def _request_order_hash(order: RequestOrder) -> bytes32:
 
 @internal
 @pure
-def _ecrecover(digest: bytes32, signature: Bytes[SIGNATURE_MAX]) -> address:
-    # Returns the zero address for anything that is not a canonical signature, so that a
-    # failed ECDSA check can fall through to the presignature and ERC-1271 checks.
-    r: uint256 = extract32(signature, 0, output_type=uint256)
-    s: uint256 = 0
-    v: uint256 = 0
+def _ecrecover(digest: bytes32, signature: Bytes[65]) -> address:
+    # The signer of a 65-byte or 64-byte (EIP-2098) ECDSA signature with a canonical s,
+    # else the zero address, so that a failed ECDSA check can fall through to the
+    # presignature and ERC-1271 checks. tasks.vy recovers authorizations and enclave
+    # signatures with it on the per-task path, hence its shape: a Bytes[65] parameter
+    # (a Bytes[SIGNATURE_MAX] one grows the memory of every caller's frame, about 60 gas
+    # per `contribute`) and branches that pass the words straight to ecrecover.
     if len(signature) == 65:
-        s = extract32(signature, 32, output_type=uint256)
-        v = convert(slice(signature, 64, 1), uint256)
-    else:
+        s: uint256 = extract32(signature, 32, output_type=uint256)
+        if s > S_MAX:
+            return empty(address)
+        return ecrecover(
+            digest,
+            convert(slice(signature, 64, 1), uint256),
+            extract32(signature, 0, output_type=uint256),
+            s,
+        )
+    if len(signature) == 64:
         # EIP-2098 compact form: the top bit of the second word is v - 27.
         vs: uint256 = extract32(signature, 32, output_type=uint256)
-        s = vs & convert(max_value(int256), uint256)
-        # vs >> 255 is 0 or 1.
-        v = unsafe_add(vs >> 255, 27)
-    if s > S_MAX:
-        return empty(address)
-    return ecrecover(digest, v, r, s)
+        compact_s: uint256 = vs & convert(max_value(int256), uint256)
+        if compact_s > S_MAX:
+            return empty(address)
+        # vs >> 255 is 0 or 1: the sum is 27 or 28.
+        return ecrecover(
+            digest, unsafe_add(vs >> 255, 27), extract32(signature, 0, output_type=uint256), compact_s
+        )
+    return empty(address)
 
 
 @internal
@@ -187,8 +199,11 @@ def _is_signed_by(signer: address, digest: bytes32, signature: Bytes[SIGNATURE_M
     # code has no key to produce a valid ECDSA signature.
     if signer == empty(address):
         return False
+    # An ECDSA signature is 65 or 64 bytes: a slice of that length fits `_ecrecover`.
     length: uint256 = len(signature)
-    if (length == 65 or length == 64) and self._ecrecover(digest, signature) == signer:
+    if length == 65 and self._ecrecover(digest, slice(signature, 0, 65)) == signer:
+        return True
+    if length == 64 and self._ecrecover(digest, slice(signature, 0, 64)) == signer:
         return True
     if self.presigned[digest] == signer:
         return True

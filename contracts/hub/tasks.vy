@@ -12,6 +12,7 @@
         the task, instead of it being stored.
 """
 
+from snekmate.utils import message_hash_utils
 from . import escrow
 from . import matching
 from . import orders
@@ -51,63 +52,75 @@ _M64: constant(uint256) = 2**64 - 1
 _M72: constant(uint256) = 2**72 - 1
 _M176: constant(uint256) = 2**176 - 1
 
-# Task word, two layouts sharing status (8) | contributors (8) | _ (8) | round (8):
+# @dev Task word, two layouts sharing status (8) | contributors (8) | _ (8) | round (8):
 # - before consensus (UNSET, ACTIVE), bits 16.. hold the first group, so that a task
 #   whose workers agree never writes a group slot: members (8, at 16) | weight (64, at
 #   32) | group key (64, at 96) | sum of the other groups' weights (72, at 160);
 # - from consensus on: winners (8, at 16) | reveal deadline (40, at 32) | the top 184
 #   bits of the consensus result hash (at 72).
 _tasks: HashMap[bytes32, uint256]
-# Contribution word: status (8) | weight (16) | round (8) | group: top 64 bits of the
+# @dev Contribution word: status (8) | weight (16) | round (8) | group: top 64 bits of the
 # result hash (64) | top 160 bits of keccak256(result_hash ‖ result_seal) (160).
 _contributions: HashMap[bytes32, HashMap[address, uint256]]
-# Group word per (task, group key) for the groups after the first: weight (176) |
+# @dev Group word per (task, group key) for the groups after the first: weight (176) |
 # members (8) | contributions of rounds before this one are rejected (8).
 _groups: HashMap[bytes32, HashMap[uint256, uint256]]
-# A bit per task index, per deal, for trust-1 deals only: set by the task's first
+# @dev A bit per task index, per deal, for trust-1 deals only: set by the task's first
 # contribution or by `contribute_and_finalize`, so that the one-call path needs no other
 # read to know the task is untouched. A set bit with an empty task word means completed
 # in one call.
 _fast_completed: HashMap[bytes32, HashMap[uint256, uint256]]
-# The callback data of completed tasks of deals with a callback (EIP-1154 pull oracles).
+# @dev The callback data of completed tasks of deals with a callback (EIP-1154 pull oracles).
 _callback_data: HashMap[bytes32, Bytes[CALLBACK_DATA_MAX]]
-# The secret-management service's key (the TEE broker): when set, it alone authorizes
+# @dev The secret-management service's key (the TEE broker): when set, it alone authorizes
 # contributions that name an enclave (it attests enclaves off chain). Fixed at deployment:
 # PoCo lets the owner swap it at any time, which lets the owner forge enclave tasks.
 TEE_BROKER: public(immutable(address))
 
 
+# @dev Emitted when `worker` commits `result_hash` to task `task_id`; the first one
+# starts the task.
 event TaskContribute:
     task_id: indexed(bytes32)
     worker: indexed(address)
     result_hash: bytes32
 
 
+# @dev Emitted when the contributions to task `task_id` reach a consensus on
+# `result_hash`: its reveal window opens.
 event TaskConsensus:
     task_id: indexed(bytes32)
     result_hash: bytes32
 
 
+# @dev Emitted when `worker`, a member of the consensus group, reveals `digest`.
 event TaskReveal:
     task_id: indexed(bytes32)
     worker: indexed(address)
     digest: bytes32
 
 
+# @dev Emitted when task `task_id` is reopened: its consensus group did not reveal in
+# time and other workers may contribute.
 event TaskReopen:
     task_id: indexed(bytes32)
 
 
+# @dev Emitted when task `task_id` completes with `digest` and its result pointer
+# `results`, everyone paid.
 event TaskFinalize:
     task_id: indexed(bytes32)
     digest: bytes32
     results: Bytes[RESULTS_MAX]
 
 
+# @dev Emitted when task `task_id` fails after the final deadline and is refunded.
 event TaskClaimed:
     task_id: indexed(bytes32)
 
 
+# @dev Emitted when the `callback` of a completed task reverts or runs out of its gas;
+# the task stays completed.
 event CallbackFailed:
     task_id: indexed(bytes32)
     callback: indexed(address)
@@ -195,46 +208,14 @@ def _commit(result_hash: bytes32, result_seal: bytes32) -> uint256:
 
 
 @internal
-@pure
-def _eth_signed(message: bytes32) -> bytes32:
-    return keccak256(concat(b"\x19Ethereum Signed Message:\n32", message))
-
-
-@internal
-@pure
-def _recover(digest: bytes32, signature: Bytes[65]) -> address:
-    # A 65-byte or 64-byte (EIP-2098) ECDSA signature with a canonical s, else zero.
-    if len(signature) == 65:
-        s: uint256 = extract32(signature, 32, output_type=uint256)
-        if s > orders.S_MAX:
-            return empty(address)
-        return ecrecover(
-            digest,
-            convert(slice(signature, 64, 1), uint256),
-            extract32(signature, 0, output_type=uint256),
-            s,
-        )
-    if len(signature) == 64:
-        vs: uint256 = extract32(signature, 32, output_type=uint256)
-        compact_s: uint256 = vs & convert(max_value(int256), uint256)
-        if compact_s > orders.S_MAX:
-            return empty(address)
-        # vs >> 255 is 0 or 1.
-        return ecrecover(
-            digest, unsafe_add(vs >> 255, 27), extract32(signature, 0, output_type=uint256), compact_s
-        )
-    return empty(address)
-
-
-@internal
 @view
 def _check_authorization(
     worker: address, task_id: bytes32, enclave: address, auth_sign: Bytes[65], owner: address
 ):
-    digest: bytes32 = self._eth_signed(
+    digest: bytes32 = message_hash_utils._to_eth_signed_message_hash(
         keccak256(concat(convert(worker, bytes20), task_id, convert(enclave, bytes20)))
     )
-    signer: address = self._recover(digest, auth_sign)
+    signer: address = orders._ecrecover(digest, auth_sign)
     authority: address = owner
     if enclave != empty(address) and TEE_BROKER != empty(address):
         authority = TEE_BROKER
@@ -246,9 +227,10 @@ def _check_authorization(
 def _check_enclave(
     enclave: address, result_hash: bytes32, result_seal: bytes32, enclave_sign: Bytes[65]
 ):
-    signer: address = self._recover(
-        self._eth_signed(keccak256(abi_encode(result_hash, result_seal))), enclave_sign
+    digest: bytes32 = message_hash_utils._to_eth_signed_message_hash(
+        keccak256(abi_encode(result_hash, result_seal))
     )
+    signer: address = orders._ecrecover(digest, enclave_sign)
     assert signer != empty(address) and signer == enclave, "tasks: invalid enclave signature"
 
 

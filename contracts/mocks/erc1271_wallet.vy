@@ -9,6 +9,7 @@
 _ERC1271_MAGIC: constant(bytes4) = 0x1626ba7e
 _ERC1271_REJECT: constant(bytes4) = 0xffffffff
 
+# @dev The EOA whose 65-byte signatures the wallet vouches for.
 owner: public(address)
 
 
@@ -23,7 +24,7 @@ def isValidSignature(hash: bytes32, signature: Bytes[512]) -> bytes4:
     """
     @notice 0x1626ba7e when the owner signed `hash`, 0xffffffff otherwise.
     """
-    assert len(signature) == 65, "wallet: bad signature length"
+    assert len(signature) == 65, "erc1271_wallet: bad signature length"
     r: uint256 = extract32(signature, 0, output_type=uint256)
     s: uint256 = extract32(signature, 32, output_type=uint256)
     v: uint256 = convert(slice(signature, 64, 1), uint256)

@@ -9,8 +9,12 @@ MODE_STORE: constant(uint256) = 0
 MODE_REVERT: constant(uint256) = 1
 MODE_BURN: constant(uint256) = 2
 
+# @dev What `receiveResult` does: one of the MODE_* constants.
 mode: public(uint256)
+# @dev The last callback data received for each task.
 results: public(HashMap[bytes32, Bytes[1_024]])
+# @dev How many callbacks the store accepted (a MODE_BURN call runs out of gas and counts
+# none).
 calls: public(uint256)
 
 

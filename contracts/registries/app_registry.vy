@@ -41,6 +41,7 @@ struct App:
     mrenclave: Bytes[1_024]
 
 
+# @dev The fields of each registered app, by its address (its token id).
 apps: public(HashMap[address, App])
 
 

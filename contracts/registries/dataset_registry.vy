@@ -39,6 +39,7 @@ struct Dataset:
     checksum: bytes32
 
 
+# @dev The fields of each registered dataset, by its address (its token id).
 datasets: public(HashMap[address, Dataset])
 
 

@@ -16,6 +16,7 @@ uses: erc721
 _ADDRESS_MASK: constant(uint256) = 2**160 - 1
 
 
+# @dev Emitted when `asset` is registered (its token minted) to `owner`.
 event AssetRegistered:
     asset: indexed(address)
     owner: indexed(address)

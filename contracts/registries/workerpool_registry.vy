@@ -49,9 +49,13 @@ DEFAULT_SCHEDULER_REWARD_RATIO: constant(uint256) = 1
 MAX_RATIO: constant(uint256) = 100
 
 
+# @dev The description and policies of each registered workerpool, by its address (its
+# token id).
 workerpools: public(HashMap[address, Workerpool])
 
 
+# @dev Emitted when a workerpool gets its policies: at registration (the defaults) and at
+# every change by its owner.
 event PolicyUpdated:
     workerpool: indexed(address)
     worker_stake_ratio: uint256

@@ -377,7 +377,7 @@ def test_match__same_orders_again__reverts_as_consumed(chain: Chain, matched: Ma
     with pytest.raises(ContractRevert) as raised:
         chain.client.match_orders(chain["requester"], *matched.orders)
 
-    assert raised.value.reason == "match: request order consumed"
+    assert raised.value.reason == "matching: request order consumed"
 
 
 # --- a match with 64-byte (EIP-2098) signatures --------------------------------------------
@@ -436,7 +436,7 @@ def test_send__app_price_above_max__reverts_before_sending(chain: Chain) -> None
     with pytest.raises(ContractRevert) as raised:
         send(chain.w3, requester, call)
 
-    assert raised.value.reason == "match: app price above max"
+    assert raised.value.reason == "matching: app price above max"
     assert isinstance(raised.value, ChainError)
     assert _state(chain, orders, requester) == before
 
@@ -452,7 +452,7 @@ def test_match__order_signed_by_a_stranger__reverts(chain: Chain) -> None:
     with pytest.raises(ContractRevert) as raised:
         chain.client.match_orders(chain["requester"], *signed)
 
-    assert raised.value.reason == "match: invalid app order signature"
+    assert raised.value.reason == "matching: invalid app order signature"
     assert _state(chain, signed, chain["requester"]) == before
 
 

@@ -155,7 +155,7 @@ def test_run__shows_the_cost_and_asks(
         (("--workerpool-order", "pool.json", "--trust", "2"),
          "trust mismatch: the workerpool order offers trust up to 1"),
         (("--workerpool-order", "pool.json", "--tag", "tee"),
-         "tag mismatch (match: tag not offered by workerpool)"),
+         "tag mismatch (matching: tag not offered by workerpool)"),
         (("--workerpool-order", "pool.json", "--max-price", "1"),
          "price too high: a task costs 1.5 RLC"),
         (("--workerpool-order", "app.json"),

@@ -410,37 +410,37 @@ class HubMachine(RuleBasedStateMachine):
         has_ds = r.dataset != ZERO
         reasons = []
         if r.category != w.category:
-            reasons.append("match: category mismatch")
+            reasons.append("matching: category mismatch")
         if r.category >= self.world.category_count:
-            reasons.append("match: unknown category")
+            reasons.append("matching: unknown category")
         if r.trust > w.trust:
-            reasons.append("match: trust above workerpool trust")
+            reasons.append("matching: trust above workerpool trust")
         ds_price = d.datasetprice if has_ds else 0
         if r.appmaxprice < a.appprice:
-            reasons.append("match: app price above max")
+            reasons.append("matching: app price above max")
         if r.datasetmaxprice < ds_price:
-            reasons.append("match: dataset price above max")
+            reasons.append("matching: dataset price above max")
         if r.workerpoolmaxprice < w.workerpoolprice:
-            reasons.append("match: workerpool price above max")
+            reasons.append("matching: workerpool price above max")
         if max(a.appprice, ds_price, w.workerpoolprice) >= PRICE_LIMIT:
-            reasons.append("match: price too large")
+            reasons.append("matching: price too large")
         if r.app != a.app:
-            reasons.append("match: app mismatch")
+            reasons.append("matching: app mismatch")
         if r.dataset != d.dataset:
-            reasons.append("match: dataset mismatch")
+            reasons.append("matching: dataset mismatch")
         if r.workerpool not in (ZERO, w.workerpool):
-            reasons.append("match: workerpool restricted by request")
+            reasons.append("matching: workerpool restricted by request")
         if a.requesterrestrict not in (ZERO, r.requester):
-            reasons.append("match: requester restricted by app")
+            reasons.append("matching: requester restricted by app")
         if has_ds and d.requesterrestrict not in (ZERO, r.requester):
-            reasons.append("match: requester restricted by dataset")
+            reasons.append("matching: requester restricted by dataset")
         if w.requesterrestrict not in (ZERO, r.requester):
-            reasons.append("match: requester restricted by workerpool")
+            reasons.append("matching: requester restricted by workerpool")
         if has_ds and dataset is not None and dataset.owner == ZERO:
-            reasons.append("match: dataset not registered")
+            reasons.append("matching: dataset not registered")
         for known in (app, dataset if has_ds else None, pool, request):
             if known is not None and known.signer != known.owner:
-                reasons.append(f"match: invalid {known.kind} order signature")
+                reasons.append(f"matching: invalid {known.kind} order signature")
 
         lefts = []
         for known in (request, app, dataset if has_ds else None, pool):
@@ -448,7 +448,7 @@ class HubMachine(RuleBasedStateMachine):
                 continue
             left = max(known.order.volume - self.consumed[known.digest], 0)
             if left == 0:
-                reasons.append(f"match: {known.kind} order consumed")
+                reasons.append(f"matching: {known.kind} order consumed")
             lefts.append(left)
         volume = min(lefts)
         payment = (a.appprice + ds_price + w.workerpoolprice) * volume
@@ -456,11 +456,11 @@ class HubMachine(RuleBasedStateMachine):
         scheduler = self._addr("scheduler")
         if volume:
             if self.free[r.requester] < payment:
-                reasons.append("match: requester balance too low")
+                reasons.append("matching: requester balance too low")
             else:
                 after = self.free[scheduler] - (payment if r.requester == scheduler else 0)
                 if after < stake:
-                    reasons.append("match: scheduler balance too low")
+                    reasons.append("matching: scheduler balance too low")
         return reasons, volume, payment, stake
 
     def _onchain(self, addresses: list[str], digests: list[bytes]) -> list[int]:

@@ -708,7 +708,7 @@ def test_match__erc1271_wallet_refuses__reverts(protocol: Protocol, role: str) -
     market = _hand_role_to(
         build_market(protocol), role, wallet.address, protocol.actors["deployer"]
     )
-    assert_match_reverts(market, f"match: invalid {role} order signature")
+    assert_match_reverts(market, f"matching: invalid {role} order signature")
 
 
 def test_match__erc1271_wallet_reverts__reverts_with_hub_reason(protocol: Protocol) -> None:
@@ -719,7 +719,7 @@ def test_match__erc1271_wallet_reverts__reverts_with_hub_reason(protocol: Protoc
     # The wallet reverts on a signature that is not 65 bytes; the hub treats it as a refusal.
     market = _with_sign(market, "app", b"\x01" * 100)
 
-    assert_match_reverts(market, "match: invalid app order signature")
+    assert_match_reverts(market, "matching: invalid app order signature")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -731,7 +731,7 @@ def test_match__high_s_signature__reverts(protocol: Protocol, role: str) -> None
     twin = sign[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([flipped_v])
     market = _with_sign(market, role, twin)
 
-    assert_match_reverts(market, f"match: invalid {role} order signature")
+    assert_match_reverts(market, f"matching: invalid {role} order signature")
 
 
 @pytest.mark.parametrize("length", [0, 1, 63, 66, 130])
@@ -740,7 +740,7 @@ def test_match__signature_of_wrong_length__reverts(protocol: Protocol, length: i
     app_order, *others = market.signed()
     orders = (app_order.with_sign((app_order.sign * 3)[:length]), *others)
 
-    assert_match_reverts(market, "match: invalid app order signature", orders=orders)
+    assert_match_reverts(market, "matching: invalid app order signature", orders=orders)
 
 
 def test_match__signature_of_another_order__reverts(protocol: Protocol) -> None:
@@ -749,7 +749,7 @@ def test_match__signature_of_another_order__reverts(protocol: Protocol) -> None:
     # The owner's signature, but the order was changed after signing.
     market.app_order = replace(signed, appprice=signed.appprice - 1)
 
-    assert_match_reverts(market, "match: invalid app order signature")
+    assert_match_reverts(market, "matching: invalid app order signature")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -758,7 +758,7 @@ def test_match__compact_signature_by_wrong_key__reverts(protocol: Protocol, role
     wrong = protocol.sign(getattr(market, ORDER_FIELD[role]), protocol.actors["stranger"])
     market = _with_sign(market, role, compact_signature(wrong.sign))
 
-    assert_match_reverts(market, f"match: invalid {role} order signature")
+    assert_match_reverts(market, f"matching: invalid {role} order signature")
 
 
 def test_match__unsigned_order_not_presigned__reverts(protocol: Protocol) -> None:
@@ -770,7 +770,7 @@ def test_match__unsigned_order_not_presigned__reverts(protocol: Protocol) -> Non
     orders = (market.app_order, *others)
     assert market.app_order.sign == b""
 
-    assert_match_reverts(market, "match: invalid app order signature", orders=orders)
+    assert_match_reverts(market, "matching: invalid app order signature", orders=orders)
 
 
 # --- one test per revert reason --------------------------------------------------------
@@ -780,35 +780,35 @@ def test_match__category_mismatch__reverts(protocol: Protocol) -> None:
     market = build_market(protocol)
     market.request_order = replace(market.request_order, category=1)
 
-    assert_match_reverts(market, "match: category mismatch")
+    assert_match_reverts(market, "matching: category mismatch")
 
 
 def test_match__unknown_category__reverts(protocol: Protocol) -> None:
     count = protocol.hub.category_count()
     market = build_market(protocol, category=count)
 
-    assert_match_reverts(market, "match: unknown category")
+    assert_match_reverts(market, "matching: unknown category")
 
 
 def test_match__trust_above_workerpool_trust__reverts(protocol: Protocol) -> None:
     market = build_market(protocol, trust=3)
     market.request_order = replace(market.request_order, trust=4)
 
-    assert_match_reverts(market, "match: trust above workerpool trust")
+    assert_match_reverts(market, "matching: trust above workerpool trust")
 
 
 def test_match__trust_too_large__reverts(protocol: Protocol) -> None:
     market = build_market(protocol, trust=2**16)
 
-    assert_match_reverts(market, "match: trust too large")
+    assert_match_reverts(market, "matching: trust too large")
 
 
 @pytest.mark.parametrize(
     ("field", "price_field", "reason"),
     [
-        ("appmaxprice", "appprice", "match: app price above max"),
-        ("datasetmaxprice", "datasetprice", "match: dataset price above max"),
-        ("workerpoolmaxprice", "workerpoolprice", "match: workerpool price above max"),
+        ("appmaxprice", "appprice", "matching: app price above max"),
+        ("datasetmaxprice", "datasetprice", "matching: dataset price above max"),
+        ("workerpoolmaxprice", "workerpoolprice", "matching: workerpool price above max"),
     ],
     ids=["app", "dataset", "workerpool"],
 )
@@ -832,7 +832,7 @@ def test_match__price_too_large__reverts(protocol: Protocol, role: str) -> None:
     kwargs = {"app_price": 0, "dataset_price": 0, "workerpool_price": 0, f"{role}_price": huge}
     market = build_market(protocol, **kwargs)
 
-    assert_match_reverts(market, "match: price too large")
+    assert_match_reverts(market, "matching: price too large")
 
 
 @pytest.mark.parametrize("role", ["app", "dataset", "request"])
@@ -842,7 +842,7 @@ def test_match__tag_not_offered_by_workerpool__reverts(protocol: Protocol, role:
     order = getattr(market, ORDER_FIELD[role])
     market = replace(market, **{ORDER_FIELD[role]: replace(order, tag=tag_bytes(0x6))})
 
-    assert_match_reverts(market, "match: tag not offered by workerpool")
+    assert_match_reverts(market, "matching: tag not offered by workerpool")
 
 
 @pytest.mark.parametrize("role", ["dataset", "request"])
@@ -852,41 +852,41 @@ def test_match__tee_tag_not_declared_by_app__reverts(protocol: Protocol, role: s
     order = getattr(market, ORDER_FIELD[role])
     market = replace(market, **{ORDER_FIELD[role]: replace(order, tag=tag_bytes(TAG_TEE))})
 
-    assert_match_reverts(market, "match: TEE tag not declared by app")
+    assert_match_reverts(market, "matching: TEE tag not declared by app")
 
 
 def test_match__app_mismatch__reverts(protocol: Protocol) -> None:
     market = build_market(protocol)
     market.request_order = replace(market.request_order, app=UNREGISTERED)
 
-    assert_match_reverts(market, "match: app mismatch")
+    assert_match_reverts(market, "matching: app mismatch")
 
 
 def test_match__dataset_mismatch__reverts(protocol: Protocol) -> None:
     market = build_market(protocol)
     market.request_order = replace(market.request_order, dataset=UNREGISTERED)
 
-    assert_match_reverts(market, "match: dataset mismatch")
+    assert_match_reverts(market, "matching: dataset mismatch")
 
 
 def test_match__dataset_order_without_requested_dataset__reverts(protocol: Protocol) -> None:
     market = build_market(protocol)
     market.request_order = replace(market.request_order, dataset=ZERO, datasetmaxprice=0)
 
-    assert_match_reverts(market, "match: dataset mismatch")
+    assert_match_reverts(market, "matching: dataset mismatch")
 
 
 RESTRICTIONS = [
-    ("request", "workerpool", "match: workerpool restricted by request"),
-    ("app", "datasetrestrict", "match: dataset restricted by app"),
-    ("app", "workerpoolrestrict", "match: workerpool restricted by app"),
-    ("app", "requesterrestrict", "match: requester restricted by app"),
-    ("dataset", "apprestrict", "match: app restricted by dataset"),
-    ("dataset", "workerpoolrestrict", "match: workerpool restricted by dataset"),
-    ("dataset", "requesterrestrict", "match: requester restricted by dataset"),
-    ("workerpool", "apprestrict", "match: app restricted by workerpool"),
-    ("workerpool", "datasetrestrict", "match: dataset restricted by workerpool"),
-    ("workerpool", "requesterrestrict", "match: requester restricted by workerpool"),
+    ("request", "workerpool", "matching: workerpool restricted by request"),
+    ("app", "datasetrestrict", "matching: dataset restricted by app"),
+    ("app", "workerpoolrestrict", "matching: workerpool restricted by app"),
+    ("app", "requesterrestrict", "matching: requester restricted by app"),
+    ("dataset", "apprestrict", "matching: app restricted by dataset"),
+    ("dataset", "workerpoolrestrict", "matching: workerpool restricted by dataset"),
+    ("dataset", "requesterrestrict", "matching: requester restricted by dataset"),
+    ("workerpool", "apprestrict", "matching: app restricted by workerpool"),
+    ("workerpool", "datasetrestrict", "matching: dataset restricted by workerpool"),
+    ("workerpool", "requesterrestrict", "matching: requester restricted by workerpool"),
 ]
 
 
@@ -907,8 +907,8 @@ def test_match__restricted_to_someone_else__reverts(
 @pytest.mark.parametrize(
     ("role", "reason"),
     [
-        ("app", "match: dataset restricted by app"),
-        ("workerpool", "match: dataset restricted by workerpool"),
+        ("app", "matching: dataset restricted by app"),
+        ("workerpool", "matching: dataset restricted by workerpool"),
     ],
 )
 def test_match__no_dataset_but_dataset_restriction__reverts(
@@ -947,7 +947,7 @@ def _unregister(market: Market, role: str) -> Market:
 def test_match__asset_not_registered__reverts(protocol: Protocol, role: str) -> None:
     market = _unregister(build_market(protocol), role)
 
-    assert_match_reverts(market, f"match: {role} not registered")
+    assert_match_reverts(market, f"matching: {role} not registered")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -958,7 +958,7 @@ def test_match__signature_by_wrong_key__reverts(protocol: Protocol, role: str) -
         market, **{ORDER_FIELD[role]: protocol.sign(order, protocol.actors["stranger"])}
     )
 
-    assert_match_reverts(market, f"match: invalid {role} order signature")
+    assert_match_reverts(market, f"matching: invalid {role} order signature")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -971,13 +971,13 @@ def test_match__order_used_up_by_earlier_deal__reverts(protocol: Protocol, role:
             field = ORDER_FIELD[other]
             market = replace(market, **{field: _salted(getattr(market, field), b"again")})
 
-    assert_match_reverts(market, f"match: {role} order consumed")
+    assert_match_reverts(market, f"matching: {role} order consumed")
 
 
 def test_match__volume_too_large__reverts(protocol: Protocol) -> None:
     market = build_market(protocol, app_price=0, dataset_price=0, workerpool_price=0, volume=2**40)
 
-    assert_match_reverts(market, "match: volume too large")
+    assert_match_reverts(market, "matching: volume too large")
 
 
 def test_match__second_deal_past_index_limit__reverts(protocol: Protocol) -> None:
@@ -986,7 +986,7 @@ def test_match__second_deal_past_index_limit__reverts(protocol: Protocol) -> Non
     market.match()
     market.app_order = replace(_salted(market.app_order, b"more"), volume=5)
 
-    assert_match_reverts(market, "match: volume too large")
+    assert_match_reverts(market, "matching: volume too large")
 
 
 def test_match__requester_balance_too_low__reverts(protocol: Protocol) -> None:
@@ -996,7 +996,7 @@ def test_match__requester_balance_too_low__reverts(protocol: Protocol) -> None:
     with boa.env.prank(requester.address):
         protocol.hub.withdraw(1_000 * RLC - 20 * RLC + 1)
 
-    assert_match_reverts(market, "match: requester balance too low")
+    assert_match_reverts(market, "matching: requester balance too low")
 
 
 def test_match__requester_balance_exactly_payment__matches(protocol: Protocol) -> None:
@@ -1018,15 +1018,15 @@ def test_match__scheduler_balance_too_low__reverts(protocol: Protocol) -> None:
     with boa.env.prank(scheduler.address):
         protocol.hub.withdraw(1_000 * RLC - 3 * RLC + 1)
 
-    assert_match_reverts(market, "match: scheduler balance too low")
+    assert_match_reverts(market, "matching: scheduler balance too low")
 
 
 def test_match__every_revert_reason__has_a_test() -> None:
     """Every reason matching.vy can revert with is asserted by a test of this file."""
-    reasons = set(re.findall(r'"(match: [^"]+)"', (CONTRACTS / "hub/matching.vy").read_text()))
+    reasons = set(re.findall(r'"(matching: [^"]+)"', (CONTRACTS / "hub/matching.vy").read_text()))
     assert len(reasons) > 30
-    tested = set(re.findall(r'"(match: [^"{]+)"', Path(__file__).read_text()))
+    tested = set(re.findall(r'"(matching: [^"{]+)"', Path(__file__).read_text()))
     for role in ROLES:
-        tested |= {f"match: invalid {role} order signature", f"match: {role} order consumed"}
-        tested.add(f"match: {role} not registered")
+        tested |= {f"matching: invalid {role} order signature", f"matching: {role} order consumed"}
+        tested.add(f"matching: {role} not registered")
     assert sorted(reasons - tested) == []

@@ -377,7 +377,7 @@ def test_match__cancelled_order__reverts(protocol: Protocol, name: str) -> None:
         kind.cancel(protocol)(kind.order(market).as_tuple())
     before = _state(market)
 
-    with boa.reverts(f"match: {name} order consumed"):
+    with boa.reverts(f"matching: {name} order consumed"):
         market.match()
 
     assert _state(market) == before
@@ -407,7 +407,7 @@ def test_match__unsigned_order_not_presigned__reverts(protocol: Protocol, name: 
     market = build_market(protocol)
     before = _state(market)
 
-    with boa.reverts(f"match: invalid {name} order signature"):
+    with boa.reverts(f"matching: invalid {name} order signature"):
         _submit(market, _signed_except(market, kind))
 
     assert _state(market) == before
@@ -424,7 +424,7 @@ def test_match__presigned_then_asset_transferred__reverts(protocol: Protocol, na
     _transfer_asset(protocol, name, getattr(market, name), owner, new_owner)
     before = _state(market)
 
-    with boa.reverts(f"match: invalid {name} order signature"):
+    with boa.reverts(f"matching: invalid {name} order signature"):
         _submit(market, _signed_except(market, kind))
 
     assert _state(market) == before

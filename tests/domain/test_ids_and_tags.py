@@ -31,10 +31,10 @@ def test_tag_bytes__int__round_trips() -> None:
         (0, 0, 0, 0, None),
         (TAG_TDX, 0, 0, TAG_TDX, None),
         (TAG_TDX, 0, TAG_TEE, TAG_TDX | 0x10, None),
-        (0, 0, 0x10, 0, "match: tag not offered by workerpool"),
-        (0, 0x20, 0, 0x10, "match: tag not offered by workerpool"),
-        (0, 0, TAG_TEE, TAG_TEE, "match: TEE tag not declared by app"),
-        (0, TAG_TEE, 0, TAG_TEE, "match: TEE tag not declared by app"),
+        (0, 0, 0x10, 0, "matching: tag not offered by workerpool"),
+        (0, 0x20, 0, 0x10, "matching: tag not offered by workerpool"),
+        (0, 0, TAG_TEE, TAG_TEE, "matching: TEE tag not declared by app"),
+        (0, TAG_TEE, 0, TAG_TEE, "matching: TEE tag not declared by app"),
     ],
 )
 def test_tag_mismatch__cases__gives_hub_reason(

@@ -170,7 +170,7 @@ def test_run__app_order_of_a_contract_wallet__is_matchable_and_matched(
         ({"category": 0}, "category mismatch: the workerpool order is for category 1"),
         ({"category": 9}, "unknown category 9"),
         ({"trust": 2}, "trust mismatch: the workerpool order offers trust up to 1"),
-        ({"tag": parse_tag("tee")}, "tag mismatch (match: tag not offered by workerpool)"),
+        ({"tag": parse_tag("tee")}, "tag mismatch (matching: tag not offered by workerpool)"),
         ({"max_price_nrlc": RLC}, "price too high: a task costs 3.5 RLC"),
         ({"volume": 4, "category": 1}, "insufficient balance: deposit 4 RLC more"),
         ({"workerpool": "0x" + "11" * 20}, "restricted: the run allows only workerpool"),

@@ -41,7 +41,7 @@ def tag_mismatch(
     """
     union = tag_int(app_tag) | tag_int(dataset_tag) | tag_int(request_tag)
     if union & ~tag_int(workerpool_tag):
-        return "match: tag not offered by workerpool"
+        return "matching: tag not offered by workerpool"
     if union & TAG_TEE != tag_int(app_tag) & TAG_TEE:
-        return "match: TEE tag not declared by app"
+        return "matching: TEE tag not declared by app"
     return None
