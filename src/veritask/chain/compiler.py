@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from veritask.errors import ToolError
+from veritask.files import write_atomically
 
 __all__ = ["CONTRACTS", "Artifact", "compile_all", "compile_contract", "contracts_root"]
 
@@ -107,17 +108,17 @@ def compile_contract(name: str) -> Artifact:
         )
     artifact = _compile(root, name)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(
+    write_atomically(
+        cache,
         json.dumps(
             {
                 "abi": artifact.abi,
                 "bytecode": artifact.bytecode.hex(),
                 "runtime": artifact.runtime.hex(),
             }
-        )
+        ),
+        fsync=False,  # a lost cache entry is recompiled
     )
-    tmp.replace(cache)
     return artifact
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from veritask.errors import InvalidInput, VeritaskError
+from veritask.files import write_atomically
 from veritask.sdk import Profile, RunRequest, TaskStatus, Veritask, checksum_address, format_rlc
 from veritask.sdk.results import Results
 
@@ -145,7 +146,7 @@ def _keep(
     """Publishes the devnet's state for the CLI and waits for Ctrl-C or SIGTERM."""
     folder = devnet_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / STATE_FILE).write_text(devnet_state(stack, apps, datasets).to_json())
+    write_atomically(folder / STATE_FILE, devnet_state(stack, apps, datasets).to_json())
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print("\nthe devnet runs until Ctrl-C; in another shell: veritask devnet status", flush=True)

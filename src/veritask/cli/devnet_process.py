@@ -21,6 +21,7 @@ from typing import cast
 from veritask.domain.orders import AppOrder, DatasetOrder
 from veritask.domain.signing import sign_order
 from veritask.errors import VeritaskError
+from veritask.files import write_atomically
 from veritask.sdk.market import MarketClient
 from veritask.sdk.storage import StorageClient
 from veritask.worker.apps.build import build_app
@@ -125,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         apps, datasets = register_demo_assets(stack)
         publish_demo_orders(stack, apps, datasets)
         state = devnet_state(stack, apps, datasets)
-        temporary = folder / f".{STATE_FILE}.tmp"
-        temporary.write_text(state.to_json())
-        temporary.replace(folder / STATE_FILE)
+        write_atomically(folder / STATE_FILE, state.to_json())
         print(f"devnet ready: {state.services}", flush=True)
         while not stop.wait(0.5):
             pass

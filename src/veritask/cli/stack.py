@@ -40,6 +40,7 @@ from veritask.domain.orders import (
 )
 from veritask.domain.signing import sign_order
 from veritask.errors import ToolError
+from veritask.files import write_atomically
 from veritask.market.server import MarketServer
 from veritask.market.server import serve_in_thread as serve_market_in_thread
 from veritask.market.settings import MarketSettings
@@ -294,8 +295,7 @@ class Stack:
         work_dir = self.work_dir / "workers" / f"worker-{position}"
         work_dir.mkdir(parents=True, exist_ok=True)
         key_file = work_dir / "key"
-        key_file.write_text("0x" + bytes(account.key).hex())
-        key_file.chmod(0o600)
+        write_atomically(key_file, "0x" + bytes(account.key).hex(), mode=0o600)
         extra = dict(env or {})
         if env is None and position < len(self.worker_env):
             extra = self.worker_env[position]

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from veritask.errors import InvalidInput
+from veritask.files import write_atomically
 
 from .addresses import checksum_address
 
@@ -223,12 +224,9 @@ def save_config(config: Config, path: Path, *, overwrite: bool = False) -> Path:
     text = render_config(config)
     if path.exists() and not overwrite:
         raise InvalidInput(f"{path} already exists: pass --force to overwrite it")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
 

@@ -10,9 +10,7 @@ EIP-712 field of that order type (prices in nRLC, bytes32 as 0x hex), and `"sign
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -30,6 +28,7 @@ from veritask.domain.orders import (
 from veritask.domain.signing import sign_order
 from veritask.domain.tags import TAG_TDX, TAG_TEE, TAG_TEE_GRAMINE, TAG_TEE_SCONE, tag_bytes
 from veritask.errors import InvalidInput
+from veritask.files import write_atomically
 
 from .addresses import checksum_address
 from .receipts import TxSummary
@@ -199,14 +198,7 @@ def save_order(path: Path, order: Order, *, overwrite: bool = False) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InvalidInput(f"cannot write {path}: no folder {folder}")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text)
     return path
 
 

@@ -6,8 +6,6 @@ CID asked for. The upload message comes from `veritask.domain.cid`, shared with 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +26,7 @@ from veritask.domain.cid import (
     upload_message,
 )
 from veritask.errors import InvalidInput, StorageError
+from veritask.files import open_atomically
 
 __all__ = ["DEFAULT_MAX_DOWNLOAD_BYTES", "DEFAULT_STORAGE_TIMEOUT_S", "StorageClient"]
 
@@ -190,15 +189,8 @@ class StorageClient:
         """Writes the content `cid` to `path` (atomically, only once verified); its size."""
         target = Path(path)
         try:
-            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        except OSError as exc:
-            raise InvalidInput(f"cannot write into {target.parent}: {exc.strerror or exc}") from exc
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
+            with open_atomically(target) as handle:
                 size = self._stream(cid, max_bytes, handle.write)
-            os.replace(temporary, target)
         except OSError as exc:
             raise InvalidInput(f"cannot write {target}: {exc.strerror or exc}") from exc
-        finally:
-            Path(temporary).unlink(missing_ok=True)
         return size

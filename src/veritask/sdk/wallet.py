@@ -19,6 +19,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from veritask.errors import InvalidInput
+from veritask.files import write_atomically
 
 from .addresses import checksum_address
 
@@ -100,15 +101,8 @@ def _write_keystore(directory: Path, address: str, keystore: dict[str, Any]) -> 
         raise InvalidInput(f"a wallet for {address} already exists: {path}")
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = directory / f".{address}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(keystore, file)
-            # link() fails if the target exists, so a concurrent create cannot be overwritten.
-            os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # exclusive: a concurrent create of the same wallet cannot be overwritten.
+        write_atomically(path, json.dumps(keystore), mode=0o600, exclusive=True)
     except FileExistsError as exc:
         raise InvalidInput(f"a wallet for {address} already exists: {path}") from exc
     except OSError as exc:

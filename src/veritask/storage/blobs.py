@@ -7,13 +7,12 @@ it serves, so a store may return corrupted bytes but never gets them served.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from veritask.domain.cid import cid_of, parse_cid
 from veritask.errors import StorageError
+from veritask.files import write_atomically
 
 __all__ = ["BlobStore", "FilesystemBlobStore"]
 
@@ -64,17 +63,8 @@ class FilesystemBlobStore:
         target = self.path_of(cid)
         try:
             target.parent.mkdir(exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            write_atomically(target, data)
         except OSError as exc:
-            raise self._write_error(cid, exc) from exc
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except OSError as exc:
-            Path(temporary).unlink(missing_ok=True)
             raise self._write_error(cid, exc) from exc
         return cid
 

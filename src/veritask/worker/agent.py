@@ -37,6 +37,7 @@ from veritask.errors import (
     TransactionPending,
     VeritaskError,
 )
+from veritask.files import write_atomically
 from veritask.sdk.scheduler_api import (
     Assignment,
     Registration,
@@ -353,7 +354,7 @@ class Agent:
             digest = keccak(b"wrong " + digest)
         archive = pack_result(out_dir)
         archive_path = self.journal.archive_path(work.task_id)
-        archive_path.write_bytes(archive)
+        write_atomically(archive_path, archive)  # durable before the journal names it
         shutil.rmtree(task_dir, ignore_errors=True)
         logs = {
             "exit_code": outcome.exit_code,

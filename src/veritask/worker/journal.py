@@ -5,9 +5,10 @@ contributed. Archives live next to them, in `<work_dir>/results`."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from veritask.files import write_atomically
 
 __all__ = ["Entry", "Journal"]
 
@@ -33,13 +34,7 @@ class Journal:
         return self.results / f"{task_id}.zip"
 
     def save(self, entry: Entry) -> None:
-        path = self.root / f"{entry.task_id}.json"
-        temporary = path.with_suffix(".tmp")
-        with temporary.open("w") as handle:
-            json.dump(asdict(entry), handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)
+        write_atomically(self.root / f"{entry.task_id}.json", json.dumps(asdict(entry)))
 
     def load(self, task_id: str) -> Entry | None:
         try:

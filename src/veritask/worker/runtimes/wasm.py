@@ -17,6 +17,7 @@ from typing import Any
 import wasmtime
 
 from veritask.errors import InvalidInput, ToolError
+from veritask.files import write_atomically
 from veritask.worker.runtimes.base import (
     IEXEC_IN,
     IEXEC_OUT,
@@ -113,9 +114,7 @@ class WasmtimeRuntime:
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_suffix(f".{threading.get_ident()}.tmp")
-        scratch.write_bytes(compiled)
-        scratch.replace(path)
+        write_atomically(path, compiled, fsync=False)  # a lost cache entry is recompiled
 
     def run(self, app: PreparedApp, run: AppRun) -> Outcome:
         if app.runtime != self.name or not isinstance(app.handle, bytes):
