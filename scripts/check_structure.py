@@ -18,14 +18,14 @@ import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "veritask"
-CHAIN = PACKAGE / "chain"
 # Attributes that only the web3 bindings of `veritask.chain` have.
 _WEB3_ATTRIBUTES = {"functions", "contracts", "w3"}
 
 
-def import_cycles() -> list[list[str]]:
-    """The strongly connected components of more than one module (Tarjan's algorithm)."""
-    graph = grimp.build_graph("veritask", cache_dir=None)
+def import_cycles(package: str = "veritask") -> list[list[str]]:
+    """The import cycles of `package`: its strongly connected components of more than one
+    module (Tarjan's algorithm, iterative)."""
+    graph = grimp.build_graph(package, cache_dir=None)
     edges = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -75,13 +75,16 @@ def import_cycles() -> list[list[str]]:
     return found
 
 
-def web3_outside_chain() -> list[str]:
+def web3_outside_chain(package: Path = PACKAGE) -> list[str]:
+    """Each place of `package` outside its `chain/` that imports web3 or uses a web3
+    binding's attribute."""
     problems = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if CHAIN in path.parents:
+    chain = package / "chain"
+    for path in sorted(package.rglob("*.py")):
+        if chain in path.parents:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        where = path.relative_to(ROOT)
+        where = path.relative_to(package.parent)
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -98,9 +101,7 @@ def web3_outside_chain() -> list[str]:
 
 
 def main() -> int:
-    failures = [
-        "import cycle: " + " <-> ".join(component) for component in import_cycles()
-    ]
+    failures = ["import cycle: " + " <-> ".join(component) for component in import_cycles()]
     failures += [f"{p}: only veritask.chain may touch web3" for p in web3_outside_chain()]
     for failure in failures:
         print(failure, file=sys.stderr)

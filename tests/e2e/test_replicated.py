@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import finalize_events, logs_of, wait_for
+from tests.e2e.conftest import finalize_events, wait_for, wait_for_logs
 from veritask.cli.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.worker.apps.build import DemoApp
@@ -57,7 +57,8 @@ def test_trust_3__a_wrong_worker__is_outvoted_and_slashed(stack: Stack, hello: D
     for address in winners:
         assert int(stack.protocol.contracts.hub.functions.score_of(address).call()) == 1
     assert stack.protocol.account(honest)[0] > before[honest][0]
-    logs = logs_of(stack, deal, 0)
+    # The scheduler learns of the finalize from the chain, a poll after it happened.
+    logs = wait_for_logs(stack, deal, 0, "completed")
     assert logs.status == "completed"
     statuses = {replicate.worker: replicate.status for replicate in logs.replicates}
     assert statuses[liar.lower()] == "contributed"
