@@ -14,6 +14,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
 from web3.types import TxParams, TxReceipt, Wei
 
 from veritask.domain.amounts import format_eth
+from veritask.domain.ids import to_hex
 from veritask.errors import ChainError, ContractRevert, InvalidInput, TransactionPending
 
 __all__ = ["DEFAULT_GAS_POLICY", "GasPolicy", "revert_reason", "send", "send_raw"]
@@ -100,7 +101,7 @@ def send_raw(w3: Web3, account: LocalAccount, tx: dict[str, Any]) -> TxReceipt:
         raise TransactionPending(
             f"transaction 0x{tx_hash.hex()} was sent but not mined within "
             f"{_RECEIPT_TIMEOUT_S:g} s ({type(exc).__name__}): it may still land",
-            "0x" + tx_hash.hex(),
+            to_hex(tx_hash),
         ) from exc
     if receipt["status"] != 1:
         raise ChainError(f"transaction {tx_hash.hex()} failed in block {receipt['blockNumber']}")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from veritask.chain.follower import ChainEvent, EventBatch
 from veritask.chain.hub import Hub
+from veritask.domain.ids import from_hex, task_id, to_hex
 from veritask.domain.tasks import reveal_deadline
 
 from . import transitions
@@ -69,7 +70,7 @@ class ChainSync:
             row = session.get(CursorRow, 1)
             if row is None:
                 return self._from_block, None
-            parent = bytes.fromhex(row.last_block_hash[2:]) if row.last_block_hash else None
+            parent = from_hex(row.last_block_hash) if row.last_block_hash else None
             return row.next_block, parent
 
     def run_once(self) -> int:
@@ -86,7 +87,7 @@ class ChainSync:
         with self._lock, self._sessions.begin() as session:
             for facts in deals:
                 if transitions.add_deal(session, facts, now):
-                    log.info("deal %s: %d task(s)", "0x" + facts.deal_id.hex(), facts.bot_size)
+                    log.info("deal %s: %d task(s)", to_hex(facts.deal_id), facts.bot_size)
                 applied += 1
             session.flush()
             for event in batch.events:
@@ -96,7 +97,7 @@ class ChainSync:
                 applied += 1
                 self._apply(session, event, task_hex, weights, block_times, ours[task_hex], now)
             cursor = session.get(CursorRow, 1)
-            last_hash = "0x" + batch.last_block_hash.hex() if batch.last_block_hash else None
+            last_hash = to_hex(batch.last_block_hash) if batch.last_block_hash else None
             if cursor is None:
                 session.add(CursorRow(id=1, next_block=batch.next_block, last_block_hash=last_hash))
             else:
@@ -155,7 +156,7 @@ class ChainSync:
                 continue
             deal_id = bytes(event.args["deal_id"])
             with self._sessions() as session:
-                if session.get(DealRow, "0x" + deal_id.hex()) is not None:
+                if session.get(DealRow, to_hex(deal_id)) is not None:
                     continue
             creation = created.get(deal_id)
             if creation is None:  # the follower returns whole blocks: never split from it
@@ -201,7 +202,6 @@ class ChainSync:
 
     def _known_tasks(self, batch: EventBatch, deals: list[transitions.DealFacts]) -> dict[str, int]:
         """task id → the deal's reference time, for the batch's tasks of this pool."""
-        from veritask.domain.ids import task_id
 
         ids = {h for e in batch.events if (h := _task_hex(e)) is not None}
         if not ids:
@@ -209,7 +209,7 @@ class ChainSync:
         known: dict[str, int] = {}
         for facts in deals:
             for index in range(facts.bot_first, facts.bot_first + facts.bot_size):
-                task_hex = "0x" + task_id(facts.deal_id, index).hex()
+                task_hex = to_hex(task_id(facts.deal_id, index))
                 if task_hex in ids:
                     known[task_hex] = facts.time_ref
         chunk = sorted(ids - known.keys())
@@ -234,7 +234,7 @@ class ChainSync:
                 continue
             if event.name == "TaskContribute":
                 worker = str(event.args["worker"])
-                contribution = self.hub.contribution(bytes.fromhex(task_hex[2:]), worker)
+                contribution = self.hub.contribution(from_hex(task_hex), worker)
                 weights[(task_hex, worker.lower())] = contribution.weight
             elif event.name == "TaskConsensus" and event.block_number not in block_times:
                 block_times[event.block_number] = self.hub.node.block_time(event.block_number)
@@ -243,5 +243,5 @@ class ChainSync:
 
 def _task_hex(event: ChainEvent) -> str | None:
     if event.name.startswith("Task") and "task_id" in event.args:
-        return "0x" + bytes(event.args["task_id"]).hex()
+        return to_hex(bytes(event.args["task_id"]))
     return None

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from veritask.domain.ids import from_hex, to_hex
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tasks import authorization_hash
@@ -284,11 +285,11 @@ class WorkerDesk:
             return self._assignment(WorkKind.COMPUTE, picked[0], picked[1], worker)
 
     def _assignment(self, kind: WorkKind, task: TaskRow, deal: DealRow, worker: str) -> Assignment:
-        task_bytes = bytes.fromhex(task.task_id[2:])
+        task_bytes = from_hex(task.task_id)
         authorization = ""
         if kind is WorkKind.COMPUTE:
             message = authorization_hash(worker, task_bytes, ZERO_ADDRESS)
-            authorization = "0x" + sign_hash_eip191(message, self.account.key).hex()
+            authorization = to_hex(sign_hash_eip191(message, self.account.key))
         dataset = None
         if int(deal.dataset, 16) != 0:
             dataset = DatasetSpec(

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from veritask.chain.hub import Hub
+from veritask.domain.ids import from_hex
 from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO, FINAL_DEADLINE_RATIO
 from veritask.errors import ChainError
 
@@ -222,14 +223,14 @@ class Driver:
         return intents
 
     def _send(self, intent: Intent) -> int:
-        deal_id = bytes.fromhex(intent.deal_id[2:])
+        deal_id = from_hex(intent.deal_id)
         try:
             if intent.kind == "finalize":
                 self.hub.finalize(
                     self.account,
                     deal_id,
                     intent.indices[0],
-                    bytes.fromhex(intent.digest[2:]),
+                    from_hex(intent.digest),
                     intent.results.encode(),
                     intent.contributors,
                     results_callback=bytes.fromhex(intent.callback_data.removeprefix("0x")),

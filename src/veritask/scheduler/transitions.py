@@ -13,6 +13,7 @@ from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from veritask.domain.ids import task_id as compute_task_id
+from veritask.domain.ids import to_hex
 from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO
 from veritask.sdk.scheduler_api import ReplicateStatus, StatusReport
 
@@ -48,10 +49,6 @@ REJECTED = "rejected"
 _LOG_CHARS = 16_384  # tails kept per stream
 
 
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
 @dataclass(frozen=True)
 class DealFacts:
     """A deal of this pool, as read from the chain when its SchedulerNotice was seen."""
@@ -81,7 +78,7 @@ class DealFacts:
 
 def add_deal(session: Session, facts: DealFacts, now: float) -> bool:
     """Records a deal and one task per index; False when it was already known."""
-    deal_hex = _hex(facts.deal_id)
+    deal_hex = to_hex(facts.deal_id)
     if session.get(DealRow, deal_hex) is not None:
         return False
     session.add(
@@ -92,12 +89,12 @@ def add_deal(session: Session, facts: DealFacts, now: float) -> bool:
             app=facts.app,
             app_kind=facts.app_kind,
             app_multiaddr=facts.app_multiaddr,
-            app_checksum=_hex(facts.app_checksum),
+            app_checksum=to_hex(facts.app_checksum),
             dataset=facts.dataset,
             dataset_multiaddr=facts.dataset_multiaddr,
-            dataset_checksum=_hex(facts.dataset_checksum),
+            dataset_checksum=to_hex(facts.dataset_checksum),
             params=facts.params,
-            tag=_hex(facts.tag),
+            tag=to_hex(facts.tag),
             callback=facts.callback,
             trust=facts.trust,
             tee=facts.tee,
@@ -115,7 +112,7 @@ def add_deal(session: Session, facts: DealFacts, now: float) -> bool:
         insert(TaskRow),
         [
             {
-                "task_id": _hex(compute_task_id(facts.deal_id, index)),
+                "task_id": to_hex(compute_task_id(facts.deal_id, index)),
                 "deal_id": deal_hex,
                 "index": index,
                 "state": TaskState.PENDING,
@@ -191,7 +188,7 @@ def apply_contribution(
             ContributionRow(
                 task_id=task_hex,
                 worker=worker,
-                result_hash=_hex(result_hash),
+                result_hash=to_hex(result_hash),
                 weight=weight,
                 round=task.round,
                 revealed=False,
@@ -227,7 +224,7 @@ def apply_consensus(
     if task is None or task.state in (*TaskState.FINAL, TaskState.REVEALING):
         return
     task.state = TaskState.REVEALING
-    task.consensus_hash = _hex(result_hash)
+    task.consensus_hash = to_hex(result_hash)
     task.reveal_deadline = reveal_deadline
     task.open_slots = 0
     task.updated_at = now
@@ -262,7 +259,7 @@ def apply_reveal(session: Session, task_hex: str, worker: str, digest: bytes, no
     contribution = session.get(ContributionRow, (task_hex, worker))
     if contribution is not None:
         contribution.revealed = True
-    task.digest = _hex(digest)
+    task.digest = to_hex(digest)
     replicate = _replicate(session, task_hex, worker)
     if replicate is not None and replicate.action == "reveal":
         replicate.action = ""
@@ -380,7 +377,7 @@ def apply_finalize(
     if task is None or task.state == TaskState.COMPLETED:
         return
     task.state = TaskState.COMPLETED
-    task.digest = _hex(digest)
+    task.digest = to_hex(digest)
     task.results = results.decode("utf-8", errors="replace")
     task.open_slots = 0
     task.updated_at = now

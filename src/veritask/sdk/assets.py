@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 from veritask.chain.records import AssetKind
 from veritask.domain.digest import file_digest
+from veritask.domain.ids import to_hex
 from veritask.errors import InvalidInput
 
 from .addresses import checksum_address
@@ -94,7 +95,7 @@ def _text(value: bytes) -> str:
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        return "0x" + value.hex()
+        return to_hex(value)
 
 
 class Assets:
@@ -169,7 +170,7 @@ class Assets:
             fields.name,
             fields.app_type,
             _text(fields.multiaddr),
-            "0x" + fields.checksum.hex(),
+            to_hex(fields.checksum),
             _text(fields.mrenclave),
         )
 
@@ -178,7 +179,7 @@ class Assets:
         address = checksum_address(address)
         fields = self.session.hub.dataset(address)
         return DatasetView(
-            address, owner, fields.name, _text(fields.multiaddr), "0x" + fields.checksum.hex()
+            address, owner, fields.name, _text(fields.multiaddr), to_hex(fields.checksum)
         )
 
     def workerpool(self, address: str) -> WorkerpoolView:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from veritask.chain.records import Deal
-from veritask.domain.ids import task_id
+from veritask.domain.ids import task_id, to_hex
 from veritask.domain.tasks import ContributionStatus, TaskStatus
 from veritask.errors import InvalidInput
 
@@ -43,10 +43,6 @@ MAX_CLAIM = 128  # the hub's bound on the tasks of one claim
 
 _BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ID_HINT = "expected 0x followed by 64 hexadecimal digits"
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
 
 
 def parse_deal_id(text: str) -> bytes:
@@ -128,7 +124,7 @@ class TaskView:
 
     def next_step(self) -> str:
         """What happens next, in one sentence."""
-        claim = f"veritask deal claim {_hex(self.deal_id)}"
+        claim = f"veritask deal claim {to_hex(self.deal_id)}"
         if self.status == TaskStatus.COMPLETED:
             return "completed: the result is final"
         if self.status == TaskStatus.FAILED:
@@ -224,7 +220,7 @@ class Deals:
         terms = hub.deal(deal_id) if hub.deal_exists(deal_id) else None
         if terms is None:
             raise InvalidInput(
-                f"no deal {_hex(deal_id)} on this chain (profile {self._profile_name()})"
+                f"no deal {to_hex(deal_id)} on this chain (profile {self._profile_name()})"
             )
         return terms
 
@@ -277,7 +273,7 @@ class Deals:
         last = terms.bot_first + terms.bot_size - 1
         if not terms.bot_first <= index <= last:
             raise InvalidInput(
-                f"deal {_hex(terms.deal_id)} has tasks {terms.bot_first} to {last}: "
+                f"deal {to_hex(terms.deal_id)} has tasks {terms.bot_first} to {last}: "
                 f"{index} is not one of them"
             )
 
@@ -287,7 +283,7 @@ class Deals:
         created = self.session.hub.deals_created(deal_id=deal_id, from_block=self.from_block)
         if not created:
             raise InvalidInput(
-                f"deal {_hex(deal_id)} exists, but its DealCreated event is not after block "
+                f"deal {to_hex(deal_id)} exists, but its DealCreated event is not after block "
                 f"{self.from_block}: search from an earlier block"
             )
         event = created[0]
@@ -363,7 +359,7 @@ class Deals:
                 if task_id(created.deal_id, candidate) == first:
                     return created.deal_id, candidate
         raise InvalidInput(
-            f"no task {_hex(first)} in the deals of this chain since block {self.from_block} "
+            f"no task {to_hex(first)} in the deals of this chain since block {self.from_block} "
             f"(profile {self._profile_name()}): give it as DEAL_ID:INDEX"
         )
 
@@ -403,7 +399,7 @@ class Deals:
         open_tasks = [t for t in tasks if t.status < TaskStatus.COMPLETED]
         if not open_tasks:
             raise InvalidInput(
-                f"nothing to claim: every task of deal {_hex(deal_id)} is already final "
+                f"nothing to claim: every task of deal {to_hex(deal_id)} is already final "
                 "(completed or claimed)"
             )
         batch = open_tasks[:MAX_CLAIM]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from veritask.chain.order_facts import read_order_facts
+from veritask.domain.ids import to_hex
 from veritask.domain.order_rules import SignatureState, order_problems
 from veritask.domain.orders import (
     AppOrder,
@@ -104,7 +105,7 @@ def random_salt() -> bytes:
 
 
 def _json_value(kind: str, value: Any) -> Any:
-    return "0x" + bytes(value).hex() if kind in ("bytes32", "bytes") else value
+    return to_hex(bytes(value)) if kind in ("bytes32", "bytes") else value
 
 
 def order_to_json(order: Order) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def order_to_json(order: Order) -> dict[str, Any]:
     data: dict[str, Any] = {"kind": order_kind(order)}
     for name, kind in order.FIELDS:
         data[name] = _json_value(kind, getattr(order, name))
-    data["sign"] = "0x" + order.sign.hex()
+    data["sign"] = to_hex(order.sign)
     return data
 
 
@@ -265,7 +266,7 @@ class Orders:
         remaining = max(order.volume - facts.consumed, 0)
         return OrderStatus(
             kind=order_kind(order),
-            order_hash="0x" + self.order_hash(order).hex(),
+            order_hash=to_hex(self.order_hash(order)),
             owner=facts.owner,
             signature=facts.signature,
             recovered_signer=facts.recovered,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, get_args
 
+from veritask.domain.ids import to_hex
 from veritask.errors import InvalidInput
 from veritask.files import write_atomically
 
@@ -417,8 +418,8 @@ def _save_record(project: AppProject, build: AppBuild) -> None:
         "kind": build.kind,
         "app_type": build.app_type,
         "archive": build.archive,
-        "checksum": "0x" + build.checksum.hex(),
-        "sources": "0x" + build.sources.hex(),
+        "checksum": to_hex(build.checksum),
+        "sources": to_hex(build.sources),
         "image": build.image,
         "image_id": build.image_id,
         "multiaddr": build.multiaddr,

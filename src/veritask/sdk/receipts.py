@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from veritask.chain.records import Receipt
+from veritask.domain.ids import to_hex
 
 __all__ = ["TxSummary"]
 
@@ -18,7 +19,7 @@ class TxSummary:
     @classmethod
     def of(cls, receipt: Receipt) -> TxSummary:
         return cls(
-            tx_hash="0x" + receipt.tx_hash.hex(),
+            tx_hash=to_hex(receipt.tx_hash),
             block_number=receipt.block_number,
             gas_used=receipt.gas_used,
         )

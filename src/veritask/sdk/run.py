@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from veritask.domain.amounts import format_rlc
-from veritask.domain.ids import task_ids
+from veritask.domain.ids import same_address, task_ids
 from veritask.domain.orders import (
     ZERO_ADDRESS,
     ZERO_BYTES32,
@@ -353,7 +353,7 @@ class Runs:
                 (dataset.requesterrestrict, wallet, "the dataset order allows only requester"),
             ]
         for restrict, actual, text in checks:
-            if not _is_zero(restrict) and int(restrict, 16) != int(actual, 16):
+            if not _is_zero(restrict) and not same_address(restrict, actual):
                 raise InvalidInput(f"restricted: {text} {restrict}, not {actual}")
 
     def _check_order(self, order: Order) -> OrderStatus:
@@ -375,7 +375,7 @@ class Runs:
         if request.dataset_order is not None:
             if _is_zero(dataset_address):
                 dataset_address = request.dataset_order.dataset
-            elif int(dataset_address, 16) != int(request.dataset_order.dataset, 16):
+            elif not same_address(dataset_address, request.dataset_order.dataset):
                 raise InvalidInput(
                     f"the dataset order is for dataset {request.dataset_order.dataset}, "
                     f"not {dataset_address}"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from veritask.domain.ids import task_id
+from veritask.domain.ids import task_id, to_hex
 from veritask.domain.tasks import TaskStatus
 from veritask.errors import InvalidInput
 
@@ -113,7 +113,7 @@ class TaskLogsReader:
         scheduler refuses (its reason in one line), `SchedulerApiError` when it fails or
         does not answer."""
         signer = self.client.session.require_signer("read a task's logs")
-        task_hex = "0x" + task.hex()
+        task_hex = to_hex(task)
         try:
             return self._client().task_logs(task_hex, signer)
         except SchedulerApiError as exc:

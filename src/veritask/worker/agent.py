@@ -25,6 +25,7 @@ from eth_utils.crypto import keccak
 
 from veritask.chain.hub import Hub
 from veritask.chain.node import Node
+from veritask.domain.ids import from_hex, same_address, to_hex
 from veritask.domain.ids import task_id as compute_task_id
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.result_archive import pack_result, result_pointer
@@ -180,7 +181,7 @@ class Agent:
         if self.hub is None:
             node = Node.at(self.settings.rpc_url, timeout_s=self.settings.rpc_timeout_s)
             self.hub = Hub(node, node.deployment(self.config.hub))
-        elif int(self.hub.deployment.hub, 16) != int(self.config.hub, 16):
+        elif not same_address(self.hub.deployment.hub, self.config.hub):
             raise InvalidInput(
                 f"the scheduler works for hub {self.config.hub}, but this worker is connected "
                 f"to hub {self.hub.deployment.hub}: point both at the same protocol"
@@ -362,7 +363,7 @@ class Agent:
             "stderr": outcome.stderr[-65_000:],
             "duration_s": outcome.duration_s,
         }
-        deal_id = bytes.fromhex(work.deal_id[2:])
+        deal_id = from_hex(work.deal_id)
         authorization = bytes.fromhex(work.authorization.removeprefix("0x"))
         if work.one_call:
             results = self._store(archive)
@@ -398,8 +399,8 @@ class Agent:
                 work.task_id,
                 work.deal_id,
                 work.index,
-                "0x" + digest.hex(),
-                "0x" + result.callback_data.hex() if result.callback_data else "",
+                to_hex(digest),
+                to_hex(result.callback_data) if result.callback_data else "",
                 str(archive_path),
             )
         )
@@ -434,14 +435,14 @@ class Agent:
     def _reveal(self, work: Assignment) -> None:
         entry = self._entry(work)
         hub = self._chain()
-        task = compute_task_id(bytes.fromhex(work.deal_id[2:]), work.index)
+        task = compute_task_id(from_hex(work.deal_id), work.index)
         if hub.contribution(task, self.address).status != ContributionStatus.PROVED:
             try:
                 hub.reveal(
                     self.account,
-                    bytes.fromhex(work.deal_id[2:]),
+                    from_hex(work.deal_id),
                     work.index,
-                    bytes.fromhex(entry.digest[2:]),
+                    from_hex(entry.digest),
                 )
             except ChainError as exc:
                 raise _Failed(ReplicateStatus.CHAIN_FAILED, f"reveal: {exc}") from exc

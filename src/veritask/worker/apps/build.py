@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import wasmtime
 
+from veritask.domain.ids import to_hex
 from veritask.errors import InvalidInput, ToolError
 from veritask.worker.runtimes.base import AppKind, AppSource, Fetch
 from veritask.worker.runtimes.containers import ContainerRuntime
@@ -251,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                 "name": name,
                 "kind": app.kind,
                 "image": app.image,
-                "checksum": "0x" + app.checksum.hex(),
-                "archive_checksum": "0x" + app.archive_checksum.hex(),
+                "checksum": to_hex(app.checksum),
+                "archive_checksum": to_hex(app.archive_checksum),
                 "archive_bytes": len(app.archive),
             }
         )
