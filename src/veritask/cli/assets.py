@@ -17,7 +17,6 @@ from veritask.sdk import (
     DatasetView,
     Deployed,
     TxSummary,
-    Veritask,
     WorkerpoolView,
     checksum_address,
     file_checksum,
@@ -33,9 +32,9 @@ from veritask.sdk.projects import (
 )
 
 from .output import JsonFlag, emit_json, print_table, show
-from .state import CliState, cli_state
+from .state import CliState, cli_state, unlocked_client
 
-__all__ = ["app_app", "dataset_app", "unlocked_client", "workerpool_app"]
+__all__ = ["app_app", "dataset_app", "workerpool_app"]
 
 app_app = typer.Typer(
     help="Write, build and push app projects; register, show, count and transfer apps.",
@@ -56,17 +55,6 @@ OptionalMultiaddrOption = Annotated[
     typer.Option(help="Where the code or data is (a docker image, a URL, /ipfs/...)."),
 ]
 AddressArgument = Annotated[str, typer.Argument(help="The asset's address.")]
-
-
-def unlocked_client(state: CliState) -> Veritask:
-    """A client acting as the wallet; the node and hub are checked before the password is
-    asked for, so a dead node does not cost a password prompt."""
-    profile = state.profile()
-    wallet = state.find_wallet(profile)
-    client = state.client(profile)
-    _ = client.protocol
-    client.signer = state.unlock(wallet)
-    return client
 
 
 def _tx_fields(tx: TxSummary) -> dict[str, Any]:

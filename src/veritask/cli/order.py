@@ -27,14 +27,12 @@ from veritask.sdk import (
     order_kind,
     parse_amount,
     parse_tag,
-    random_salt,
     save_order,
 )
 
-from .assets import unlocked_client
-from .orderbook import MarketUrlOption, market_client
+from .options import CallbackOption, MarketUrlOption, TagOption, parse_salt
 from .output import JsonFlag, emit_json, print_table, show
-from .state import CliState, cli_state
+from .state import CliState, cli_state, market_client, unlocked_client
 
 __all__ = ["app"]
 
@@ -48,9 +46,6 @@ PriceOption = Annotated[
     str, typer.Option(help='Per task: "1.2" or "1.2 RLC" (RLC), or "1200000000 nRLC".')
 ]
 VolumeOption = Annotated[int, typer.Option(help="How many tasks the order covers.")]
-TagOption = Annotated[
-    str, typer.Option(help="none, tee, scone, gramine, tdx, or 0x and up to 64 hex digits.")
-]
 SaltOption = Annotated[str | None, typer.Option(help="0x and 64 hex digits (default: random).")]
 RestrictOption = Annotated[str, typer.Option(help="Only this address (default: anyone).")]
 CategoryOption = Annotated[int, typer.Option(help="The category (0 XS ... 4 XL).")]
@@ -62,19 +57,6 @@ FileArgument = Annotated[Path, typer.Argument(help="An order file.")]
 
 def _address(text: str, option: str) -> str:
     return checksum_address(text, source=option)
-
-
-def parse_salt(text: str | None) -> bytes:
-    if text is None:
-        return random_salt()
-    digits = text.removeprefix("0x")
-    try:
-        salt = bytes.fromhex(digits) if text.startswith("0x") else b""
-    except ValueError:
-        salt = b""
-    if len(salt) != 32:
-        raise InvalidInput(f"bad --salt {text!r}: expected 0x followed by 64 hexadecimal digits")
-    return salt
 
 
 def _whole(value: int, option: str, *, minimum: int = 0) -> int:
@@ -205,9 +187,7 @@ def init_request_order(
     beneficiary: Annotated[
         str | None, typer.Option(help="Who gets the results (default: the requester).")
     ] = None,
-    callback: Annotated[
-        str, typer.Option(help="A contract that receives the result.")
-    ] = ZERO_ADDRESS,
+    callback: CallbackOption = ZERO_ADDRESS,
     params: Annotated[str, typer.Option(help="The request's params (a JSON string).")] = "",
     salt: SaltOption = None,
     out: OutOption = None,

@@ -9,10 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from veritask.errors import InvalidInput
 from veritask.sdk import (
     BookPage,
-    MarketClient,
     MarketOrder,
     OrderKind,
     checksum_address,
@@ -21,20 +19,14 @@ from veritask.sdk import (
     tag_name,
 )
 
+from .options import MarketUrlOption
 from .output import JsonFlag, emit_json, print_table, show
-from .state import CliState, cli_state
+from .state import CliState, cli_state, market_client
 
-__all__ = ["MarketUrlOption", "app", "market_client", "market_url", "order_rows"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Read a market's order books.", no_args_is_help=True)
 
-MarketUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--market-url",
-        help="The market's URL (default: $VERITASK_MARKET_URL or the profile's market_url).",
-    ),
-]
 _Address = Annotated[str | None, typer.Option(help="Only orders this address may use.")]
 _Tag = Annotated[str | None, typer.Option(help="Exactly this tag (none, tee, ... or 0x hex).")]
 _MinTag = Annotated[str | None, typer.Option(help="Orders whose tag has all these bits.")]
@@ -48,20 +40,6 @@ _After = Annotated[str | None, typer.Option(help="The `next` token of the previo
 _Signer = Annotated[str | None, typer.Option(help="Only orders signed by this address.")]
 
 
-def market_url(state: CliState, option: str | None) -> str | None:
-    """The market to use, or None when none is configured."""
-    return option or state.profile().market_url
-
-
-def market_client(state: CliState, option: str | None) -> MarketClient:
-    url = market_url(state, option)
-    if url is None:
-        raise InvalidInput(
-            "no market: set market_url in veritask.toml, VERITASK_MARKET_URL or --market-url"
-        )
-    return MarketClient(url, timeout_s=state.timeout_s)
-
-
 def _address(value: str | None, option: str) -> str | None:
     return checksum_address(value, source=option) if value else None
 
@@ -70,7 +48,7 @@ def _tag(value: str | None) -> bytes | None:
     return parse_tag(value) if value is not None else None
 
 
-def order_rows(kind: OrderKind, orders: tuple[MarketOrder, ...]) -> list[tuple[str, ...]]:
+def _order_rows(kind: OrderKind, orders: tuple[MarketOrder, ...]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for item in orders:
         order = item.order
@@ -107,7 +85,7 @@ def _print_page(state: CliState, page: BookPage, url: str, json_flag: bool) -> N
     if not page.orders:
         show(f"no open {page.kind} order matches on {url}")
         return
-    print_table(order_rows(page.kind, page.orders), _columns(page.kind))
+    print_table(_order_rows(page.kind, page.orders), _columns(page.kind))
     shown = len(page.orders)
     more = f"; next page: --after {page.next}" if page.next else ""
     show(f"{shown} of {page.count} {page.kind} order(s), best price first{more}")

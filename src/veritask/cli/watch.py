@@ -22,8 +22,8 @@ from veritask.sdk.deals import COMPLETED, Deals, DealView, TaskView, format_dura
 from veritask.sdk.scheduler_api import SchedulerApiError, TaskLogs
 from veritask.sdk.task_logs import GIVEN_UP, SchedulerWatch, TaskLogsReader
 
-from .deal import task_fields
 from .exit_codes import ExitCode
+from .fields import task_fields
 from .logs import failure_fields, failure_lines
 from .output import show, warning_line
 
