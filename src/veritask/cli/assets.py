@@ -12,6 +12,9 @@ import typer
 
 from veritask.errors import InvalidInput
 from veritask.sdk import (
+    DATASET_PROJECT_FILE,
+    DEFAULT_SCHEDULER_REWARD_RATIO,
+    DEFAULT_WORKER_STAKE_RATIO,
     AppView,
     AssetKind,
     DatasetView,
@@ -20,15 +23,10 @@ from veritask.sdk import (
     WorkerpoolView,
     checksum_address,
     file_checksum,
-    parse_checksum,
-)
-from veritask.sdk.projects import (
-    DATASET_PROJECT_FILE,
-    DEFAULT_SCHEDULER_REWARD_RATIO,
-    DEFAULT_WORKER_STAKE_RATIO,
     load_dataset_project,
     load_pushed_build,
     load_workerpool_project,
+    parse_checksum,
 )
 
 from .output import JsonFlag, emit_json, print_table, show

@@ -3,8 +3,7 @@ claim` and `veritask task claim`: the deals acting as the wallet, and the claim'
 
 from __future__ import annotations
 
-from veritask.sdk import Veritask, format_rlc
-from veritask.sdk.deals import ClaimReport, Deals
+from veritask.sdk import ClaimReport, Deals, Veritask, format_rlc
 
 from .output import emit_json, show
 from .state import CliState

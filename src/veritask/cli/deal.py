@@ -9,8 +9,16 @@ import typer
 from eth_account.signers.local import LocalAccount
 
 from veritask.errors import InvalidInput
-from veritask.sdk import Profile, format_rlc, resolve_password
-from veritask.sdk.deals import DealView, TaskView, format_duration, format_time, parse_deal_id
+from veritask.sdk import (
+    DealView,
+    Profile,
+    TaskView,
+    format_duration,
+    format_rlc,
+    format_time,
+    parse_deal_id,
+    resolve_password,
+)
 
 from .claims import claim_report, signing_deals
 from .fields import results_text, task_fields

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from veritask.sdk import AccountView, format_eth, format_rlc
-from veritask.sdk.deals import TaskView
-from veritask.sdk.results import DownloadedResult
+from veritask.sdk import AccountView, DownloadedResult, TaskView, format_eth, format_rlc
 
 __all__ = ["account_fields", "result_fields", "results_text", "task_fields"]
 

@@ -12,8 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from veritask.sdk import AccountView, format_eth, format_rlc
-from veritask.sdk.results import DownloadedResult
+from veritask.sdk import AccountView, DownloadedResult, format_eth, format_rlc
 
 __all__ = [
     "JsonFlag",

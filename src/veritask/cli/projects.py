@@ -12,14 +12,15 @@ from typing import Annotated
 import typer
 
 from veritask.errors import InvalidInput
-from veritask.sdk import file_checksum
-from veritask.sdk.projects import (
+from veritask.sdk import (
     APP_KINDS,
     DATASET_PROJECT_FILE,
     IMAGE_APP_DIR,
     AppBuild,
     AppProject,
+    StorageClient,
     app_files,
+    file_checksum,
     init_app_project,
     init_dataset_project,
     init_workerpool_project,
@@ -31,7 +32,6 @@ from veritask.sdk.projects import (
     save_build,
     sources_digest,
 )
-from veritask.sdk.storage import StorageClient
 from veritask.worker.apps.build import app_image, compile_wat, validate_wasm
 from veritask.worker.runtimes.podman import PodmanRuntime
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from veritask.sdk.results import Results
+from veritask.sdk import Results
 
 from .fields import result_fields
 from .options import FromBlockOption, TaskArgument

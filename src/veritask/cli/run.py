@@ -13,7 +13,9 @@ import typer
 from veritask.domain.orders import ZERO_ADDRESS, AppOrder, DatasetOrder, WorkerpoolOrder
 from veritask.errors import InvalidInput
 from veritask.sdk import (
+    COMPLETED,
     MarketClient,
+    Results,
     RunPlan,
     RunRequest,
     RunResult,
@@ -26,8 +28,6 @@ from veritask.sdk import (
     parse_amount,
     parse_tag,
 )
-from veritask.sdk.deals import COMPLETED
-from veritask.sdk.results import Results
 
 from .fields import result_fields
 from .options import CallbackOption, MarketUrlOption, TagOption, parse_salt

@@ -7,8 +7,7 @@ from __future__ import annotations
 import typer
 
 from veritask.domain.ids import task_id
-from veritask.sdk.deals import TaskView, format_time
-from veritask.sdk.task_logs import TaskLogsReader
+from veritask.sdk import TaskLogsReader, TaskView, format_time
 
 from .claims import claim_report, signing_deals
 from .fields import task_fields

@@ -17,10 +17,20 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from veritask.sdk import Veritask
-from veritask.sdk.deals import COMPLETED, Deals, DealView, TaskView, format_duration, format_time
-from veritask.sdk.scheduler_api import SchedulerApiError, TaskLogs
-from veritask.sdk.task_logs import GIVEN_UP, SchedulerWatch, TaskLogsReader
+from veritask.sdk import (
+    COMPLETED,
+    GIVEN_UP,
+    Deals,
+    DealView,
+    SchedulerApiError,
+    SchedulerWatch,
+    TaskLogs,
+    TaskLogsReader,
+    TaskView,
+    Veritask,
+    format_duration,
+    format_time,
+)
 
 from .exit_codes import ExitCode
 from .fields import task_fields

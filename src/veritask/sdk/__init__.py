@@ -9,12 +9,16 @@
     client.deposit(parse_amount("1.5 RLC"))
     print(client.account(wallet.address).free_nrlc)
 
-Synchronous; `veritask.sdk.aio.AsyncVeritask` is the same client for asyncio programs.
+Synchronous; `AsyncVeritask` is the same client for asyncio programs.
 Errors come from `veritask.errors`: `InvalidInput`
 (change the input), `ChainError` / `ContractRevert` (the node or a contract refused).
+
+Everything a program (and the `veritask` command line) uses is imported from here, never
+from `veritask.sdk.<module>`; tests/sdk/test_exported_members.py keeps `__all__` complete.
 """
 
 from .addresses import checksum_address
+from .aio import AsyncVeritask
 from .amounts import (
     NRLC_PER_RLC,
     RLC_DECIMALS,
@@ -51,7 +55,21 @@ from .config import (
     save_config,
     select_profile,
 )
-from .deals import ClaimReport, ContributionView, Deals, DealView, TaskView
+from .deals import (
+    ACTIVE,
+    COMPLETED,
+    FAILED,
+    REVEALING,
+    UNSET,
+    ClaimReport,
+    ContributionView,
+    Deals,
+    DealView,
+    TaskView,
+    format_duration,
+    format_time,
+    parse_deal_id,
+)
 from .market import (
     BookPage,
     MarketClient,
@@ -78,8 +96,43 @@ from .orders import (
     random_salt,
     save_order,
 )
+from .projects import (
+    APP_KINDS,
+    DATASET_PROJECT_FILE,
+    DEFAULT_SCHEDULER_REWARD_RATIO,
+    DEFAULT_WORKER_STAKE_RATIO,
+    IMAGE_APP_DIR,
+    AppBuild,
+    AppProject,
+    DatasetProject,
+    ProjectKind,
+    WorkerpoolProject,
+    app_files,
+    init_app_project,
+    init_dataset_project,
+    init_workerpool_project,
+    load_app_project,
+    load_build,
+    load_dataset_project,
+    load_pushed_build,
+    load_workerpool_project,
+    record_dataset_multiaddr,
+    record_push,
+    save_build,
+    sources_digest,
+)
+from .results import DownloadedResult, Results
 from .run import RunPlan, RunRequest, RunResult, Runs, request_params
-from .task_logs import SchedulerWatch, TaskLogsReader, TaskLogsRefused
+from .scheduler_api import ReplicateLog, SchedulerApiError, SchedulerClient, TaskLogs
+from .storage import StorageClient
+from .task_logs import (
+    GIVEN_UP,
+    SchedulerWatch,
+    TaskLogsReader,
+    TaskLogsRefused,
+    failing_replicate,
+    tail,
+)
 from .wallet import (
     SECURE_KDF,
     KeystoreKdf,
@@ -94,22 +147,36 @@ from .wallet import (
 )
 
 __all__ = [
+    "ACTIVE",
+    "APP_KINDS",
     "ASSET_KINDS",
+    "COMPLETED",
     "CONFIG_FILE_NAME",
+    "DATASET_PROJECT_FILE",
     "DEFAULT_PROFILE_NAME",
+    "DEFAULT_SCHEDULER_REWARD_RATIO",
     "DEFAULT_TIMEOUT_S",
+    "DEFAULT_WORKER_STAKE_RATIO",
     "DEVNET_RPC_URL",
+    "FAILED",
+    "GIVEN_UP",
+    "IMAGE_APP_DIR",
     "MAX_POLICY_RATIO",
     "NRLC_PER_RLC",
     "ORDER_KINDS",
+    "REVEALING",
     "RLC_DECIMALS",
     "SECURE_KDF",
     "TAG_NAMES",
+    "UNSET",
     "WEI_PER_ETH",
     "AccountView",
+    "AppBuild",
+    "AppProject",
     "AppView",
     "AssetKind",
     "Assets",
+    "AsyncVeritask",
     "BookPage",
     "Categories",
     "CategoryView",
@@ -118,10 +185,12 @@ __all__ = [
     "Config",
     "ContributionView",
     "CreatedCategory",
+    "DatasetProject",
     "DatasetView",
     "DealView",
     "Deals",
     "Deployed",
+    "DownloadedResult",
     "KeystoreKdf",
     "MarketClient",
     "MarketDeal",
@@ -134,46 +203,72 @@ __all__ = [
     "OrderStatus",
     "Orders",
     "Profile",
+    "ProjectKind",
+    "ReplicateLog",
+    "Results",
     "RunPlan",
     "RunRequest",
     "RunResult",
     "Runs",
+    "SchedulerApiError",
+    "SchedulerClient",
     "SchedulerWatch",
+    "StorageClient",
+    "TaskLogs",
     "TaskLogsReader",
     "TaskLogsRefused",
     "TaskView",
     "TxSummary",
     "Veritask",
     "Wallet",
+    "WorkerpoolProject",
     "WorkerpoolView",
+    "app_files",
     "checksum_address",
     "create_wallet",
     "default_config",
     "default_wallet_dir",
+    "failing_replicate",
     "file_checksum",
     "find_config_file",
     "find_wallet",
+    "format_duration",
     "format_eth",
     "format_rlc",
+    "format_time",
     "import_wallet",
+    "init_app_project",
+    "init_dataset_project",
+    "init_workerpool_project",
     "list_wallets",
+    "load_app_project",
+    "load_build",
     "load_config",
+    "load_dataset_project",
     "load_order",
     "load_profile",
+    "load_pushed_build",
+    "load_workerpool_project",
     "order_from_json",
     "order_kind",
     "order_to_json",
     "parse_amount",
     "parse_checksum",
+    "parse_deal_id",
     "parse_tag",
     "random_salt",
+    "record_dataset_multiaddr",
+    "record_push",
     "render_config",
     "request_params",
     "resolve_password",
+    "save_build",
     "save_config",
     "save_order",
     "select_profile",
     "sign_unpublish",
+    "sources_digest",
     "tag_name",
+    "tail",
     "unlock_wallet",
 ]
