@@ -9,8 +9,9 @@ import typer
 
 from veritask.sdk import TxSummary, Veritask, format_rlc, parse_amount
 
-from .output import JsonFlag, account_fields, account_table, emit_json, show
-from .state import CliState, cli_state
+from .fields import account_fields
+from .output import JsonFlag, account_table, emit_json, show
+from .state import CliState, cli_state, unlocked_client
 
 __all__ = ["app"]
 
@@ -45,17 +46,6 @@ def show_account(
     account_table(view)
 
 
-def _unlocked_client(state: CliState) -> Veritask:
-    """A client acting as the wallet; the node and hub are checked before the password is
-    asked for, so a dead node does not cost a password prompt."""
-    profile = state.profile()
-    wallet = state.find_wallet(profile)
-    client = state.client(profile)
-    _ = client.protocol  # locates the hub now, before the password prompt
-    client.signer = state.unlock(wallet)
-    return client
-
-
 def _report(
     state: CliState, json_flag: bool, client: Veritask, action: str, amount: int, tx: TxSummary
 ) -> None:
@@ -88,7 +78,7 @@ def deposit(
     """Deposit RLC tokens from the wallet into its hub account (one transaction)."""
     state = cli_state(ctx)
     amount_nrlc = parse_amount(_amount_text(amount, unit))
-    client = _unlocked_client(state)
+    client = unlocked_client(state)
     tx = client.deposit(amount_nrlc)
     _report(state, json_output, client, "deposited", amount_nrlc, tx)
 
@@ -103,6 +93,6 @@ def withdraw(
     """Withdraw free RLC from the hub account back to the wallet."""
     state = cli_state(ctx)
     amount_nrlc = parse_amount(_amount_text(amount, unit))
-    client = _unlocked_client(state)
+    client = unlocked_client(state)
     tx = client.withdraw(amount_nrlc)
     _report(state, json_output, client, "withdrew", amount_nrlc, tx)

@@ -1,6 +1,7 @@
 """`veritask app|dataset|workerpool deploy|show|count|transfer` and `workerpool set-policy`:
 the three kinds of assets (ERC-721 tokens), registered and owned by the wallet. `deploy`
-also takes its fields from a project (`--from-build`, `--from-project`; cli/projects.py)."""
+also takes its fields from a project (`--from-build`, `--from-project`). main.py composes
+each kind's group from these commands and its project commands (cli/projects.py)."""
 
 from __future__ import annotations
 
@@ -12,61 +13,37 @@ import typer
 
 from veritask.errors import InvalidInput
 from veritask.sdk import (
+    DATASET_PROJECT_FILE,
+    DEFAULT_SCHEDULER_REWARD_RATIO,
+    DEFAULT_WORKER_STAKE_RATIO,
     AppView,
     AssetKind,
     DatasetView,
     Deployed,
     TxSummary,
-    Veritask,
     WorkerpoolView,
     checksum_address,
     file_checksum,
-    parse_checksum,
-)
-from veritask.sdk.projects import (
-    DATASET_PROJECT_FILE,
-    DEFAULT_SCHEDULER_REWARD_RATIO,
-    DEFAULT_WORKER_STAKE_RATIO,
     load_dataset_project,
     load_pushed_build,
     load_workerpool_project,
+    parse_checksum,
 )
 
 from .output import JsonFlag, emit_json, print_table, show
-from .state import CliState, cli_state
+from .state import CliState, cli_state, unlocked_client
 
-__all__ = ["app_app", "dataset_app", "unlocked_client", "workerpool_app"]
+__all__ = ["app_assets", "dataset_assets", "workerpool_assets"]
 
-app_app = typer.Typer(
-    help="Write, build and push app projects; register, show, count and transfer apps.",
-    no_args_is_help=True,
-)
-dataset_app = typer.Typer(
-    help="Start and push dataset projects; register, show, count and transfer datasets.",
-    no_args_is_help=True,
-)
-workerpool_app = typer.Typer(
-    help="Start workerpool projects; register, show, count and transfer workerpools; change "
-    "their policies.",
-    no_args_is_help=True,
-)
+app_assets = typer.Typer()
+dataset_assets = typer.Typer()
+workerpool_assets = typer.Typer()
 
 OptionalMultiaddrOption = Annotated[
     str | None,
     typer.Option(help="Where the code or data is (a docker image, a URL, /ipfs/...)."),
 ]
 AddressArgument = Annotated[str, typer.Argument(help="The asset's address.")]
-
-
-def unlocked_client(state: CliState) -> Veritask:
-    """A client acting as the wallet; the node and hub are checked before the password is
-    asked for, so a dead node does not cost a password prompt."""
-    profile = state.profile()
-    wallet = state.find_wallet(profile)
-    client = state.client(profile)
-    _ = client.protocol
-    client.signer = state.unlock(wallet)
-    return client
 
 
 def _tx_fields(tx: TxSummary) -> dict[str, Any]:
@@ -85,7 +62,7 @@ def _report_deployed(state: CliState, json_flag: bool, deployed: Deployed) -> No
     _show_tx(f"deployed {deployed.kind} {deployed.address}", deployed.tx)
 
 
-@app_app.command("deploy")
+@app_assets.command("deploy")
 def deploy_app(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option(help="The asset's name.")] = None,
@@ -140,7 +117,7 @@ def _require_options(*given: tuple[str, str | None], alternative: str) -> None:
         raise InvalidInput(f"give {' and '.join(missing)}, or {alternative} FOLDER")
 
 
-@dataset_app.command("deploy")
+@dataset_assets.command("deploy")
 def deploy_dataset(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option(help="The asset's name.")] = None,
@@ -186,7 +163,7 @@ def deploy_dataset(
     _report_deployed(state, json_output, deployed)
 
 
-@workerpool_app.command("deploy")
+@workerpool_assets.command("deploy")
 def deploy_workerpool(
     ctx: typer.Context,
     description: Annotated[str | None, typer.Option(help="What the workerpool offers.")] = None,
@@ -319,12 +296,12 @@ def _register_common(typer_app: typer.Typer, kind: AssetKind) -> None:
     typer_app.command("transfer")(transfer_command)
 
 
-_register_common(app_app, "app")
-_register_common(dataset_app, "dataset")
-_register_common(workerpool_app, "workerpool")
+_register_common(app_assets, "app")
+_register_common(dataset_assets, "dataset")
+_register_common(workerpool_assets, "workerpool")
 
 
-@workerpool_app.command("set-policy")
+@workerpool_assets.command("set-policy")
 def set_policy(
     ctx: typer.Context,
     address: AddressArgument,

@@ -10,9 +10,8 @@ import typer
 
 from veritask.sdk import CategoryView
 
-from .assets import unlocked_client
 from .output import JsonFlag, emit_json, print_table, show
-from .state import cli_state
+from .state import cli_state, unlocked_client
 
 __all__ = ["app"]
 

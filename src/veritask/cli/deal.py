@@ -1,6 +1,5 @@
 """`veritask deal show|watch|claim`: a deal's terms, deadlines and tasks, and the refund of its
-unfinished tasks after the final deadline. The task views printed here are shared with
-`veritask task`."""
+unfinished tasks after the final deadline."""
 
 from __future__ import annotations
 
@@ -10,31 +9,29 @@ import typer
 from eth_account.signers.local import LocalAccount
 
 from veritask.errors import InvalidInput
-from veritask.sdk import Profile, Veritask, format_rlc, resolve_password
-from veritask.sdk.deals import (
-    ClaimReport,
-    Deals,
+from veritask.sdk import (
     DealView,
+    Profile,
     TaskView,
     format_duration,
+    format_rlc,
     format_time,
     parse_deal_id,
+    resolve_password,
 )
 
+from .claims import claim_report, signing_deals
+from .fields import results_text, task_fields
+from .options import FromBlockOption
 from .output import JsonFlag, emit_json, print_table, show, warning_line
 from .state import CliState, cli_state
+from .watch import end_of_watch, scheduler_watch, watch_deal
 
-__all__ = ["FromBlockOption", "app", "claim_report", "signing_deals", "task_fields"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Show deals and claim their unfinished tasks.", no_args_is_help=True)
 
 DealArgument = Annotated[str, typer.Argument(help="The deal id: 0x and 64 hex digits.")]
-FromBlockOption = Annotated[
-    int,
-    typer.Option(
-        "--from-block", min=0, help="Search the deal's events from this block (default 0)."
-    ),
-]
 
 
 def _hex(value: bytes) -> str:
@@ -45,34 +42,6 @@ def _deadline(at: int, now: int) -> str:
     left = at - now
     when = f"in {format_duration(left)}" if left > 0 else "passed"
     return f"{format_time(at)} ({when})"
-
-
-def _results_text(results: bytes | None) -> str:
-    if results is None:
-        return ""
-    try:
-        return results.decode("utf-8")
-    except UnicodeDecodeError:
-        return _hex(results)
-
-
-def task_fields(task: TaskView) -> dict[str, Any]:
-    return {
-        "deal_id": _hex(task.deal_id),
-        "index": task.index,
-        "task_id": _hex(task.task_id),
-        "status": task.status_name,
-        "contributors": [{"worker": c.worker, "status": c.status_name} for c in task.contributors],
-        "winners": task.winners,
-        "consensus": _hex(task.consensus) if any(task.consensus) else None,
-        "reveal_deadline": task.reveal_deadline or None,
-        "result_digest": _hex(task.result_digest) if task.result_digest else None,
-        "results": _results_text(task.results) or None,
-        "contribution_deadline": task.contribution_deadline,
-        "final_deadline": task.final_deadline,
-        "claimable": task.claimable,
-        "next": task.next_step(),
-    }
 
 
 def _deal_fields(view: DealView) -> dict[str, Any]:
@@ -131,7 +100,7 @@ def _task_rows(tasks: tuple[TaskView, ...]) -> list[tuple[str, ...]]:
             _hex(task.task_id),
             task.status_name,
             ", ".join(c.worker for c in task.contributors) or "-",
-            _results_text(task.results) or "-",
+            results_text(task.results) or "-",
         )
         for task in tasks
     ]
@@ -174,8 +143,6 @@ def watch(
     password is given (VERITASK_PASSWORD or --password-file: a watch never prompts), the
     scheduler also tells at once when an app fails, with its exit code and logs.
     """
-    from .watch import end_of_watch, scheduler_watch, watch_deal  # watch.py imports this
-
     state = cli_state(ctx)
     as_json = state.as_json(json_output)
     deal = parse_deal_id(deal_id)
@@ -207,46 +174,6 @@ def _watch_signer(state: CliState, profile: Profile, view: DealView) -> LocalAcc
         )
         return None
     return state.unlock(wallet)
-
-
-def signing_deals(state: CliState, deal_id: bytes, from_block: int) -> Deals:
-    """Deals acting as the wallet, once the claim is known to be possible: a refused claim
-    costs no password prompt."""
-    profile = state.profile()
-    wallet = state.find_wallet(profile)
-    client: Veritask = state.client(profile)
-    deals = client.deals(from_block=from_block)
-    deals.check_claimable(deal_id)
-    client.signer = state.unlock(wallet)
-    return deals
-
-
-def claim_report(state: CliState, json_flag: bool, report: ClaimReport) -> None:
-    if state.as_json(json_flag):
-        emit_json(
-            {
-                "deal_id": _hex(report.deal_id),
-                "indices": list(report.indices),
-                "refunded_nrlc": report.refunded_nrlc,
-                "refunded_rlc": format_rlc(report.refunded_nrlc),
-                "requester": report.requester,
-                "tasks_left": report.left,
-                "tx_hash": report.tx.tx_hash,
-                "block_number": report.tx.block_number,
-                "gas_used": report.tx.gas_used,
-            }
-        )
-        return
-    indices = ", ".join(str(i) for i in report.indices)
-    plural = "s" if len(report.indices) > 1 else ""
-    show(f"claimed task{plural} {indices} of deal {_hex(report.deal_id)}: tx {report.tx.tx_hash}")
-    show(f"block {report.tx.block_number}, gas {report.tx.gas_used:,}")
-    show(
-        f"refunded {format_rlc(report.refunded_nrlc)} RLC to the requester {report.requester} "
-        "(frozen to free)"
-    )
-    if report.left:
-        show(f"{report.left} tasks left to claim: run the command again")
 
 
 @app.command()

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from veritask.sdk.scheduler_api import ReplicateLog, TaskLogs
-from veritask.sdk.task_logs import failing_replicate, tail
+from veritask.sdk import ReplicateLog, TaskLogs, failing_replicate, tail
 
 from .output import print_table, show
 

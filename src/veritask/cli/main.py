@@ -41,7 +41,7 @@ from . import (
     devnet,
     order,
     orderbook,
-    projects,  # noqa: F401 (registers app/dataset/workerpool init, build, push)
+    projects,
     result,
     run,
     task,
@@ -66,6 +66,16 @@ class _VeritaskGroup(TyperGroup):
             raise typer.Exit(exit_code_for(exc)) from None
 
 
+def _group(help_text: str, *parts: typer.Typer) -> typer.Typer:
+    """One command group holding the commands of `parts`, in their order (an asset kind's
+    group: its on-chain commands from cli/assets.py, its project commands from
+    cli/projects.py)."""
+    group = typer.Typer(help=help_text, no_args_is_help=True)
+    for part in parts:
+        group.add_typer(part)  # without a name: its commands join the group
+    return group
+
+
 app = typer.Typer(
     name="veritask",
     cls=_VeritaskGroup,
@@ -80,9 +90,31 @@ app.add_typer(account.app, name="account")
 app.add_typer(deal.app, name="deal")
 app.add_typer(task.app, name="task")
 app.add_typer(result.app, name="result")
-app.add_typer(assets.app_app, name="app")
-app.add_typer(assets.dataset_app, name="dataset")
-app.add_typer(assets.workerpool_app, name="workerpool")
+app.add_typer(
+    _group(
+        "Write, build and push app projects; register, show, count and transfer apps.",
+        assets.app_assets,
+        projects.app_projects,
+    ),
+    name="app",
+)
+app.add_typer(
+    _group(
+        "Start and push dataset projects; register, show, count and transfer datasets.",
+        assets.dataset_assets,
+        projects.dataset_projects,
+    ),
+    name="dataset",
+)
+app.add_typer(
+    _group(
+        "Start workerpool projects; register, show, count and transfer workerpools; change "
+        "their policies.",
+        assets.workerpool_assets,
+        projects.workerpool_projects,
+    ),
+    name="workerpool",
+)
 app.add_typer(order.app, name="order")
 app.add_typer(orderbook.app, name="orderbook")
 app.add_typer(category.app, name="category")

@@ -1,10 +1,12 @@
 """`veritask order init|sign|show|cancel|publish|unpublish`: order files (PROTOCOL.md A3)
 written unsigned, signed by the wallet that owns the asset, checked against the hub,
-cancelled on chain, published to (or taken out of) a market's order book."""
+cancelled on chain, published to (or taken out of) a market's order book. `order init
+app|dataset|workerpool` are made from one table, `_OFFERS`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +22,8 @@ from veritask.domain.orders import (
 )
 from veritask.errors import InvalidInput
 from veritask.sdk import (
+    ASSET_KINDS,
+    AssetKind,
     OrderStatus,
     checksum_address,
     format_rlc,
@@ -27,14 +31,13 @@ from veritask.sdk import (
     order_kind,
     parse_amount,
     parse_tag,
-    random_salt,
     save_order,
 )
 
-from .assets import unlocked_client
-from .orderbook import MarketUrlOption, market_client
+from .options import CallbackOption, MarketUrlOption, TagOption, parse_salt
 from .output import JsonFlag, emit_json, print_table, show
-from .state import CliState, cli_state
+from .params import Param, table_command
+from .state import CliState, cli_state, market_client, unlocked_client
 
 __all__ = ["app"]
 
@@ -48,9 +51,6 @@ PriceOption = Annotated[
     str, typer.Option(help='Per task: "1.2" or "1.2 RLC" (RLC), or "1200000000 nRLC".')
 ]
 VolumeOption = Annotated[int, typer.Option(help="How many tasks the order covers.")]
-TagOption = Annotated[
-    str, typer.Option(help="none, tee, scone, gramine, tdx, or 0x and up to 64 hex digits.")
-]
 SaltOption = Annotated[str | None, typer.Option(help="0x and 64 hex digits (default: random).")]
 RestrictOption = Annotated[str, typer.Option(help="Only this address (default: anyone).")]
 CategoryOption = Annotated[int, typer.Option(help="The category (0 XS ... 4 XL).")]
@@ -62,19 +62,6 @@ FileArgument = Annotated[Path, typer.Argument(help="An order file.")]
 
 def _address(text: str, option: str) -> str:
     return checksum_address(text, source=option)
-
-
-def parse_salt(text: str | None) -> bytes:
-    if text is None:
-        return random_salt()
-    digits = text.removeprefix("0x")
-    try:
-        salt = bytes.fromhex(digits) if text.startswith("0x") else b""
-    except ValueError:
-        salt = b""
-    if len(salt) != 32:
-        raise InvalidInput(f"bad --salt {text!r}: expected 0x followed by 64 hexadecimal digits")
-    return salt
 
 
 def _whole(value: int, option: str, *, minimum: int = 0) -> int:
@@ -95,97 +82,94 @@ def _write(
     show(f"wrote unsigned {kind} order {path}")
 
 
-@init_app.command("app")
-def init_app_order(
-    ctx: typer.Context,
-    app_address: Annotated[str, typer.Option("--app", help="The app's address.")],
-    price: PriceOption = "0",
-    volume: VolumeOption = 1,
-    tag: TagOption = "none",
-    dataset_restrict: RestrictOption = ZERO_ADDRESS,
-    workerpool_restrict: RestrictOption = ZERO_ADDRESS,
-    requester_restrict: RestrictOption = ZERO_ADDRESS,
-    salt: SaltOption = None,
-    out: OutOption = None,
-    force: ForceOption = False,
-    json_output: JsonFlag = False,
-) -> None:
-    """An app owner's offer: run the app for a price per task."""
-    order = AppOrder(
-        app=_address(app_address, "--app"),
-        appprice=parse_amount(price),
-        volume=_whole(volume, "--volume", minimum=1),
-        tag=parse_tag(tag),
-        datasetrestrict=_address(dataset_restrict, "--dataset-restrict"),
-        workerpoolrestrict=_address(workerpool_restrict, "--workerpool-restrict"),
-        requesterrestrict=_address(requester_restrict, "--requester-restrict"),
-        salt=parse_salt(salt),
-    )
-    _write(ctx, order, out, force, json_output)
+@dataclass(frozen=True)
+class _Offer:
+    """An asset owner's order kind: its `order init <kind>` command and the order it
+    writes. The order restricts the two other asset kinds and the requester."""
+
+    kind: AssetKind
+    order_type: type[AppOrder | DatasetOrder | WorkerpoolOrder]
+    asset: Param  # the required option naming the asset: --<kind>
+    doc: str
+    category_and_trust: bool = False  # a workerpool's offer names both
+
+    def params(self) -> list[Param]:
+        middle = [Param("category", CategoryOption, 0), Param("trust", TrustOption, 0)]
+        restricts = [
+            Param(f"{kind}_restrict", RestrictOption, ZERO_ADDRESS) for kind in self.restricts()
+        ]
+        return [
+            self.asset,
+            Param("price", PriceOption, "0"),
+            Param("volume", VolumeOption, 1),
+            Param("tag", TagOption, "none"),
+            *(middle if self.category_and_trust else []),
+            *restricts,
+            Param("salt", SaltOption, None),
+            Param("out", OutOption, None),
+            Param("force", ForceOption, False),
+            Param("json_output", JsonFlag, False),
+        ]
+
+    def restricts(self) -> list[str]:
+        return [*(kind for kind in ASSET_KINDS if kind != self.kind), "requester"]
+
+    def order(self, values: dict[str, Any]) -> Order:
+        """The order that the command's values describe; they are checked in the options'
+        order, so the first bad one is the one reported."""
+        fields: dict[str, Any] = {
+            self.kind: _address(values[self.asset.name], f"--{self.kind}"),
+            f"{self.kind}price": parse_amount(values["price"]),
+            "volume": _whole(values["volume"], "--volume", minimum=1),
+            "tag": parse_tag(values["tag"]),
+        }
+        if self.category_and_trust:
+            fields["category"] = _whole(values["category"], "--category")
+            fields["trust"] = _whole(values["trust"], "--trust")
+        for kind in self.restricts():
+            fields[f"{kind}restrict"] = _address(values[f"{kind}_restrict"], f"--{kind}-restrict")
+        fields["salt"] = parse_salt(values["salt"])
+        return self.order_type(**fields)
 
 
-@init_app.command("dataset")
-def init_dataset_order(
-    ctx: typer.Context,
-    dataset: Annotated[str, typer.Option(help="The dataset's address.")],
-    price: PriceOption = "0",
-    volume: VolumeOption = 1,
-    tag: TagOption = "none",
-    app_restrict: RestrictOption = ZERO_ADDRESS,
-    workerpool_restrict: RestrictOption = ZERO_ADDRESS,
-    requester_restrict: RestrictOption = ZERO_ADDRESS,
-    salt: SaltOption = None,
-    out: OutOption = None,
-    force: ForceOption = False,
-    json_output: JsonFlag = False,
-) -> None:
-    """A dataset owner's offer: let the dataset be used for a price per task."""
-    order = DatasetOrder(
-        dataset=_address(dataset, "--dataset"),
-        datasetprice=parse_amount(price),
-        volume=_whole(volume, "--volume", minimum=1),
-        tag=parse_tag(tag),
-        apprestrict=_address(app_restrict, "--app-restrict"),
-        workerpoolrestrict=_address(workerpool_restrict, "--workerpool-restrict"),
-        requesterrestrict=_address(requester_restrict, "--requester-restrict"),
-        salt=parse_salt(salt),
-    )
-    _write(ctx, order, out, force, json_output)
+_OFFERS = (
+    _Offer(
+        "app",
+        AppOrder,
+        Param("app_address", Annotated[str, typer.Option("--app", help="The app's address.")]),
+        "An app owner's offer: run the app for a price per task.",
+    ),
+    _Offer(
+        "dataset",
+        DatasetOrder,
+        Param("dataset", Annotated[str, typer.Option(help="The dataset's address.")]),
+        "A dataset owner's offer: let the dataset be used for a price per task.",
+    ),
+    _Offer(
+        "workerpool",
+        WorkerpoolOrder,
+        Param("workerpool", Annotated[str, typer.Option(help="The workerpool's address.")]),
+        "A workerpool owner's offer: compute in a category, up to a trust level.",
+        category_and_trust=True,
+    ),
+)
 
 
-@init_app.command("workerpool")
-def init_workerpool_order(
-    ctx: typer.Context,
-    workerpool: Annotated[str, typer.Option(help="The workerpool's address.")],
-    price: PriceOption = "0",
-    volume: VolumeOption = 1,
-    tag: TagOption = "none",
-    category: CategoryOption = 0,
-    trust: TrustOption = 0,
-    app_restrict: RestrictOption = ZERO_ADDRESS,
-    dataset_restrict: RestrictOption = ZERO_ADDRESS,
-    requester_restrict: RestrictOption = ZERO_ADDRESS,
-    salt: SaltOption = None,
-    out: OutOption = None,
-    force: ForceOption = False,
-    json_output: JsonFlag = False,
-) -> None:
-    """A workerpool owner's offer: compute in a category, up to a trust level."""
-    order = WorkerpoolOrder(
-        workerpool=_address(workerpool, "--workerpool"),
-        workerpoolprice=parse_amount(price),
-        volume=_whole(volume, "--volume", minimum=1),
-        tag=parse_tag(tag),
-        category=_whole(category, "--category"),
-        trust=_whole(trust, "--trust"),
-        apprestrict=_address(app_restrict, "--app-restrict"),
-        datasetrestrict=_address(dataset_restrict, "--dataset-restrict"),
-        requesterrestrict=_address(requester_restrict, "--requester-restrict"),
-        salt=parse_salt(salt),
-    )
-    _write(ctx, order, out, force, json_output)
+def _offer_command(offer: _Offer) -> Callable[..., None]:
+    def body(ctx: typer.Context, values: dict[str, Any]) -> None:
+        order = offer.order(values)
+        _write(ctx, order, values["out"], values["force"], values["json_output"])
+
+    return table_command(f"init_{offer.kind}_order", offer.doc, offer.params(), body)
 
 
+for _offer in _OFFERS:
+    init_app.command(_offer.kind)(_offer_command(_offer))
+
+
+# Written out: a request is not an offer. It names the three assets with a max price each,
+# its requester defaults to the wallet and its beneficiary to the requester, and it carries
+# a callback and params; a table row would need a special case for each.
 @init_app.command("request")
 def init_request_order(
     ctx: typer.Context,
@@ -205,9 +189,7 @@ def init_request_order(
     beneficiary: Annotated[
         str | None, typer.Option(help="Who gets the results (default: the requester).")
     ] = None,
-    callback: Annotated[
-        str, typer.Option(help="A contract that receives the result.")
-    ] = ZERO_ADDRESS,
+    callback: CallbackOption = ZERO_ADDRESS,
     params: Annotated[str, typer.Option(help="The request's params (a JSON string).")] = "",
     salt: SaltOption = None,
     out: OutOption = None,

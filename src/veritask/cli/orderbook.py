@@ -1,18 +1,18 @@
 """`veritask orderbook app|dataset|workerpool|request|show|deals`: read a market's order
 books (the off-chain order book service, docs/market.md) with filters, best price first.
 The market is the command's `--market-url`, else the global one, `$VERITASK_MARKET_URL` or
-the profile's `market_url`."""
+the profile's `market_url`. The four book commands are made from one table, `_BOOKS`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
-from veritask.errors import InvalidInput
 from veritask.sdk import (
     BookPage,
-    MarketClient,
     MarketOrder,
     OrderKind,
     checksum_address,
@@ -21,20 +21,15 @@ from veritask.sdk import (
     tag_name,
 )
 
+from .options import MarketUrlOption
 from .output import JsonFlag, emit_json, print_table, show
-from .state import CliState, cli_state
+from .params import Param, table_command
+from .state import CliState, cli_state, market_client
 
-__all__ = ["MarketUrlOption", "app", "market_client", "market_url", "order_rows"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Read a market's order books.", no_args_is_help=True)
 
-MarketUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--market-url",
-        help="The market's URL (default: $VERITASK_MARKET_URL or the profile's market_url).",
-    ),
-]
 _Address = Annotated[str | None, typer.Option(help="Only orders this address may use.")]
 _Tag = Annotated[str | None, typer.Option(help="Exactly this tag (none, tee, ... or 0x hex).")]
 _MinTag = Annotated[str | None, typer.Option(help="Orders whose tag has all these bits.")]
@@ -48,20 +43,6 @@ _After = Annotated[str | None, typer.Option(help="The `next` token of the previo
 _Signer = Annotated[str | None, typer.Option(help="Only orders signed by this address.")]
 
 
-def market_url(state: CliState, option: str | None) -> str | None:
-    """The market to use, or None when none is configured."""
-    return option or state.profile().market_url
-
-
-def market_client(state: CliState, option: str | None) -> MarketClient:
-    url = market_url(state, option)
-    if url is None:
-        raise InvalidInput(
-            "no market: set market_url in veritask.toml, VERITASK_MARKET_URL or --market-url"
-        )
-    return MarketClient(url, timeout_s=state.timeout_s)
-
-
 def _address(value: str | None, option: str) -> str | None:
     return checksum_address(value, source=option) if value else None
 
@@ -70,7 +51,7 @@ def _tag(value: str | None) -> bytes | None:
     return parse_tag(value) if value is not None else None
 
 
-def order_rows(kind: OrderKind, orders: tuple[MarketOrder, ...]) -> list[tuple[str, ...]]:
+def _order_rows(kind: OrderKind, orders: tuple[MarketOrder, ...]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for item in orders:
         order = item.order
@@ -107,7 +88,7 @@ def _print_page(state: CliState, page: BookPage, url: str, json_flag: bool) -> N
     if not page.orders:
         show(f"no open {page.kind} order matches on {url}")
         return
-    print_table(order_rows(page.kind, page.orders), _columns(page.kind))
+    print_table(_order_rows(page.kind, page.orders), _columns(page.kind))
     shown = len(page.orders)
     more = f"; next page: --after {page.next}" if page.next else ""
     show(f"{shown} of {page.count} {page.kind} order(s), best price first{more}")
@@ -122,182 +103,151 @@ def _book(
         _print_page(state, page, market.url, json_flag)
 
 
-@app.command("app")
-def app_book(
-    ctx: typer.Context,
-    app_address: Annotated[
-        str | None, typer.Argument(metavar="[APP]", help="Only this app's orders.")
-    ] = None,
-    dataset: _Address = None,
-    workerpool: _Address = None,
-    requester: _Address = None,
-    signer: _Signer = None,
-    tag: _Tag = None,
-    min_tag: _MinTag = None,
-    max_tag: _MaxTag = None,
-    min_volume: _MinVolume = 1,
-    include_restricted: _Restricted = False,
-    page_size: _PageSize = 20,
-    after: _After = None,
-    market_url_option: MarketUrlOption = None,
-    json_output: JsonFlag = False,
-) -> None:
-    """App orders: run an app for a price per task."""
-    _book(
-        ctx,
+@dataclass(frozen=True)
+class _Filter:
+    """An option (or the argument) of a book command, and the `MarketClient.book` filter
+    it sets: an address is checked (errors name it `source`), a tag parsed."""
+
+    param: Param
+    market_name: str
+    source: str | None = None  # set for an address
+    tag: bool = False
+
+    def value(self, given: Any) -> Any:
+        if self.source is not None:
+            return _address(given, self.source)
+        return _tag(given) if self.tag else given
+
+
+def _asset(name: str, metavar: str, help_text: str, market_name: str = "asset") -> _Filter:
+    """The optional argument: the book's asset (the app, for requests)."""
+    argument = typer.Argument(metavar=f"[{metavar}]", help=help_text)
+    return _Filter(Param(name, Annotated[str | None, argument], None), market_name, metavar)
+
+
+def _address_option(
+    market_name: str, name: str | None = None, annotation: Any = _Address
+) -> _Filter:
+    return _Filter(Param(name or market_name, annotation, None), market_name, f"--{market_name}")
+
+
+def _plain(name: str, annotation: Any, default: Any) -> _Filter:
+    return _Filter(Param(name, annotation, default), name)
+
+
+_APP_OPTION = _address_option(
+    "app",
+    "app_address",
+    Annotated[str | None, typer.Option("--app", help="Only orders this app may use.")],
+)
+_SIGNER = _address_option("signer", annotation=_Signer)
+_CATEGORY_AND_TRUST = (
+    _plain(
+        "category", Annotated[int | None, typer.Option(min=0, help="Only this category.")], None
+    ),
+    _plain(
+        "min_trust", Annotated[int | None, typer.Option(min=0, help="Trust at least this.")], None
+    ),
+    _plain(
+        "max_trust", Annotated[int | None, typer.Option(min=0, help="Trust at most this.")], None
+    ),
+)
+# Every book ends with these, then --market-url and --json.
+_PAGE_FILTERS = (
+    _Filter(Param("tag", _Tag, None), "tag", tag=True),
+    _Filter(Param("min_tag", _MinTag, None), "min_tag", tag=True),
+    _Filter(Param("max_tag", _MaxTag, None), "max_tag", tag=True),
+    _plain("min_volume", _MinVolume, 1),
+    _plain("include_restricted", _Restricted, False),
+    _plain("page_size", _PageSize, 20),
+    _plain("after", _After, None),
+)
+
+
+@dataclass(frozen=True)
+class _Book:
+    """One `orderbook <kind>` command: its help and its own filters, in --help order."""
+
+    kind: OrderKind
+    doc: str
+    filters: tuple[_Filter, ...]
+
+
+_BOOKS = (
+    _Book(
         "app",
-        market_url_option,
-        json_output,
-        asset=_address(app_address, "APP"),
-        dataset=_address(dataset, "--dataset"),
-        workerpool=_address(workerpool, "--workerpool"),
-        requester=_address(requester, "--requester"),
-        signer=_address(signer, "--signer"),
-        tag=_tag(tag),
-        min_tag=_tag(min_tag),
-        max_tag=_tag(max_tag),
-        min_volume=min_volume,
-        include_restricted=include_restricted,
-        page_size=page_size,
-        after=after,
-    )
-
-
-@app.command("dataset")
-def dataset_book(
-    ctx: typer.Context,
-    dataset_address: Annotated[
-        str | None, typer.Argument(metavar="[DATASET]", help="Only this dataset's orders.")
-    ] = None,
-    app_address: Annotated[
-        str | None, typer.Option("--app", help="Only orders this app may use.")
-    ] = None,
-    workerpool: _Address = None,
-    requester: _Address = None,
-    signer: _Signer = None,
-    tag: _Tag = None,
-    min_tag: _MinTag = None,
-    max_tag: _MaxTag = None,
-    min_volume: _MinVolume = 1,
-    include_restricted: _Restricted = False,
-    page_size: _PageSize = 20,
-    after: _After = None,
-    market_url_option: MarketUrlOption = None,
-    json_output: JsonFlag = False,
-) -> None:
-    """Dataset orders: use a dataset for a price per task."""
-    _book(
-        ctx,
+        "App orders: run an app for a price per task.",
+        (
+            _asset("app_address", "APP", "Only this app's orders."),
+            _address_option("dataset"),
+            _address_option("workerpool"),
+            _address_option("requester"),
+            _SIGNER,
+        ),
+    ),
+    _Book(
         "dataset",
-        market_url_option,
-        json_output,
-        asset=_address(dataset_address, "DATASET"),
-        app=_address(app_address, "--app"),
-        workerpool=_address(workerpool, "--workerpool"),
-        requester=_address(requester, "--requester"),
-        signer=_address(signer, "--signer"),
-        tag=_tag(tag),
-        min_tag=_tag(min_tag),
-        max_tag=_tag(max_tag),
-        min_volume=min_volume,
-        include_restricted=include_restricted,
-        page_size=page_size,
-        after=after,
-    )
-
-
-@app.command("workerpool")
-def workerpool_book(
-    ctx: typer.Context,
-    workerpool_address: Annotated[
-        str | None, typer.Argument(metavar="[WORKERPOOL]", help="Only this workerpool's orders.")
-    ] = None,
-    category: Annotated[int | None, typer.Option(min=0, help="Only this category.")] = None,
-    min_trust: Annotated[int | None, typer.Option(min=0, help="Trust at least this.")] = None,
-    max_trust: Annotated[int | None, typer.Option(min=0, help="Trust at most this.")] = None,
-    app_address: Annotated[
-        str | None, typer.Option("--app", help="Only orders this app may use.")
-    ] = None,
-    dataset: _Address = None,
-    requester: _Address = None,
-    signer: _Signer = None,
-    tag: _Tag = None,
-    min_tag: _MinTag = None,
-    max_tag: _MaxTag = None,
-    min_volume: _MinVolume = 1,
-    include_restricted: _Restricted = False,
-    page_size: _PageSize = 20,
-    after: _After = None,
-    market_url_option: MarketUrlOption = None,
-    json_output: JsonFlag = False,
-) -> None:
-    """Workerpool orders: compute in a category up to a trust level, for a price per task."""
-    _book(
-        ctx,
+        "Dataset orders: use a dataset for a price per task.",
+        (
+            _asset("dataset_address", "DATASET", "Only this dataset's orders."),
+            _APP_OPTION,
+            _address_option("workerpool"),
+            _address_option("requester"),
+            _SIGNER,
+        ),
+    ),
+    _Book(
         "workerpool",
-        market_url_option,
-        json_output,
-        asset=_address(workerpool_address, "WORKERPOOL"),
-        category=category,
-        min_trust=min_trust,
-        max_trust=max_trust,
-        app=_address(app_address, "--app"),
-        dataset=_address(dataset, "--dataset"),
-        requester=_address(requester, "--requester"),
-        signer=_address(signer, "--signer"),
-        tag=_tag(tag),
-        min_tag=_tag(min_tag),
-        max_tag=_tag(max_tag),
-        min_volume=min_volume,
-        include_restricted=include_restricted,
-        page_size=page_size,
-        after=after,
-    )
-
-
-@app.command("request")
-def request_book(
-    ctx: typer.Context,
-    app_address: Annotated[
-        str | None, typer.Argument(metavar="[APP]", help="Only requests of this app.")
-    ] = None,
-    dataset: Annotated[str | None, typer.Option(help="Only requests of this dataset.")] = None,
-    requester: Annotated[str | None, typer.Option(help="Only this requester's.")] = None,
-    workerpool: _Address = None,
-    category: Annotated[int | None, typer.Option(min=0, help="Only this category.")] = None,
-    min_trust: Annotated[int | None, typer.Option(min=0, help="Trust at least this.")] = None,
-    max_trust: Annotated[int | None, typer.Option(min=0, help="Trust at most this.")] = None,
-    tag: _Tag = None,
-    min_tag: _MinTag = None,
-    max_tag: _MaxTag = None,
-    min_volume: _MinVolume = 1,
-    include_restricted: _Restricted = False,
-    page_size: _PageSize = 20,
-    after: _After = None,
-    market_url_option: MarketUrlOption = None,
-    json_output: JsonFlag = False,
-) -> None:
-    """Request orders: requesters' demands, highest workerpool max price first."""
-    _book(
-        ctx,
+        "Workerpool orders: compute in a category up to a trust level, for a price per task.",
+        (
+            _asset("workerpool_address", "WORKERPOOL", "Only this workerpool's orders."),
+            *_CATEGORY_AND_TRUST,
+            _APP_OPTION,
+            _address_option("dataset"),
+            _address_option("requester"),
+            _SIGNER,
+        ),
+    ),
+    _Book(
         "request",
-        market_url_option,
-        json_output,
-        app=_address(app_address, "APP"),
-        dataset=_address(dataset, "--dataset"),
-        requester=_address(requester, "--requester"),
-        workerpool=_address(workerpool, "--workerpool"),
-        category=category,
-        min_trust=min_trust,
-        max_trust=max_trust,
-        tag=_tag(tag),
-        min_tag=_tag(min_tag),
-        max_tag=_tag(max_tag),
-        min_volume=min_volume,
-        include_restricted=include_restricted,
-        page_size=page_size,
-        after=after,
-    )
+        "Request orders: requesters' demands, highest workerpool max price first.",
+        (
+            _asset("app_address", "APP", "Only requests of this app.", market_name="app"),
+            _address_option(
+                "dataset",
+                annotation=Annotated[
+                    str | None, typer.Option(help="Only requests of this dataset.")
+                ],
+            ),
+            _address_option(
+                "requester",
+                annotation=Annotated[str | None, typer.Option(help="Only this requester's.")],
+            ),
+            _address_option("workerpool"),
+            *_CATEGORY_AND_TRUST,
+        ),
+    ),
+)
+
+
+def _book_command(book: _Book) -> Callable[..., None]:
+    filters = (*book.filters, *_PAGE_FILTERS)
+    params = [
+        *(item.param for item in filters),
+        Param("market_url_option", MarketUrlOption, None),
+        Param("json_output", JsonFlag, False),
+    ]
+
+    def body(ctx: typer.Context, values: dict[str, Any]) -> None:
+        # In parameter order: the first bad value is the one reported, as before.
+        given = {item.market_name: item.value(values[item.param.name]) for item in filters}
+        _book(ctx, book.kind, values["market_url_option"], values["json_output"], **given)
+
+    return table_command(f"{book.kind}_book", book.doc, params, body)
+
+
+for _row in _BOOKS:
+    app.command(_row.kind)(_book_command(_row))
 
 
 @app.command("show")

@@ -1,5 +1,6 @@
-"""How commands print: rich tables for people, one JSON object on stdout with `--json`,
-and one `error: ...` line on stderr for expected failures."""
+"""How commands print: rich tables for people, one JSON object on stdout with `--json`
+(the SDK views' objects are in `fields`), and one `error: ...` line on stderr for expected
+failures; and the lines for people of the views that several commands show."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from veritask.sdk import AccountView, format_eth, format_rlc
+from veritask.sdk import AccountView, DownloadedResult, format_eth, format_rlc
 
 __all__ = [
     "JsonFlag",
-    "account_fields",
     "account_table",
     "emit_json",
     "error_line",
     "print_table",
     "show",
+    "show_result",
     "warning_line",
 ]
+
+_PREVIEW_BYTES = 2_000  # the largest result file whose text `show_result` prints
 
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")
@@ -57,20 +60,6 @@ def print_table(rows: Iterable[tuple[str, ...]], columns: tuple[str, ...]) -> No
     Console(highlight=False).print(table)
 
 
-def account_fields(view: AccountView) -> dict[str, Any]:
-    return {
-        "address": view.address,
-        "free_nrlc": view.free_nrlc,
-        "frozen_nrlc": view.frozen_nrlc,
-        "token_nrlc": view.token_nrlc,
-        "gas_wei": view.gas_wei,
-        "free_rlc": format_rlc(view.free_nrlc),
-        "frozen_rlc": format_rlc(view.frozen_nrlc),
-        "token_rlc": format_rlc(view.token_nrlc),
-        "gas_eth": format_eth(view.gas_wei),
-    }
-
-
 def account_table(view: AccountView) -> None:
     rows = [
         ("free (in the hub)", format_rlc(view.free_nrlc), str(view.free_nrlc)),
@@ -80,3 +69,23 @@ def account_table(view: AccountView) -> None:
     show(f"account {view.address}")
     print_table(rows, ("balance", "RLC", "nRLC"))
     show(f"gas: {format_eth(view.gas_wei)} ETH")
+
+
+def show_result(result: DownloadedResult) -> None:
+    """Where a downloaded result is, that it was verified, and its small text files'
+    content (`result download`, `run --watch`)."""
+    show(f"task 0x{result.task.task_id.hex()}: result /ipfs/{result.cid}")
+    show(f"unpacked into {result.folder} ({len(result.files)} files)")
+    show(f"digest 0x{result.digest.hex()} matches the task's on-chain result digest")
+    for path in result.files:
+        name = path.relative_to(result.folder)
+        size = path.stat().st_size
+        if name.name == "computed.json" or size > _PREVIEW_BYTES:
+            show(f"  {name} ({size} bytes)")
+            continue
+        try:
+            text = path.read_text(encoding="utf-8").rstrip("\n")
+        except UnicodeDecodeError:
+            show(f"  {name} ({size} bytes)")
+            continue
+        show(f"  {name}: {text}")

@@ -1,7 +1,8 @@
 """`veritask app init|build|push`, `dataset init|push`, `workerpool init`: asset projects
 from a template to a reproducible build in storage. The project files and build records
 are the SDK's (`veritask.sdk.projects`); images and modules are built by the worker's
-`apps.build`, composed here (the SDK must not import a service)."""
+`apps.build`, composed here (the SDK must not import a service). main.py adds these
+commands to the groups of the assets (cli/assets.py)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from typing import Annotated
 import typer
 
 from veritask.errors import InvalidInput
-from veritask.sdk import file_checksum
-from veritask.sdk.projects import (
+from veritask.sdk import (
     APP_KINDS,
     DATASET_PROJECT_FILE,
     IMAGE_APP_DIR,
     AppBuild,
     AppProject,
+    StorageClient,
     app_files,
+    file_checksum,
     init_app_project,
     init_dataset_project,
     init_workerpool_project,
@@ -31,15 +33,17 @@ from veritask.sdk.projects import (
     save_build,
     sources_digest,
 )
-from veritask.sdk.storage import StorageClient
 from veritask.worker.apps.build import app_image, compile_wat, validate_wasm
 from veritask.worker.runtimes.podman import PodmanRuntime
 
-from .assets import app_app, dataset_app, workerpool_app
 from .output import JsonFlag, emit_json, show
 from .state import CliState, cli_state
 
-__all__ = ["build_app_project"]
+__all__ = ["app_projects", "build_app_project", "dataset_projects", "workerpool_projects"]
+
+app_projects = typer.Typer()
+dataset_projects = typer.Typer()
+workerpool_projects = typer.Typer()
 
 FolderArgument = Annotated[
     Path, typer.Argument(help="The project's folder (default: the current folder).")
@@ -70,7 +74,7 @@ def _written(state: CliState, json_flag: bool, paths: list[Path], steps: list[st
         show(f"  {step}")
 
 
-@app_app.command("init")
+@app_projects.command("init")
 def init_app(
     ctx: typer.Context,
     folder: FolderArgument = Path("."),
@@ -132,7 +136,7 @@ def _load_into_podman(project: AppProject, build: AppBuild) -> str:
     return expected
 
 
-@app_app.command("build")
+@app_projects.command("build")
 def build_app(
     ctx: typer.Context,
     folder: FolderArgument = Path("."),
@@ -193,7 +197,7 @@ def _upload(state: CliState, data: bytes) -> tuple[str, str]:
         return f"/ipfs/{cid}", storage.base_url
 
 
-@app_app.command("push")
+@app_projects.command("push")
 def push_app(
     ctx: typer.Context, folder: FolderArgument = Path("."), json_output: JsonFlag = False
 ) -> None:
@@ -234,7 +238,7 @@ def _data_files(folder: Path) -> list[str]:
     )
 
 
-@dataset_app.command("init")
+@dataset_projects.command("init")
 def init_dataset(
     ctx: typer.Context,
     folder: FolderArgument = Path("."),
@@ -261,7 +265,7 @@ def init_dataset(
     _written(state, json_output, paths, steps)
 
 
-@dataset_app.command("push")
+@dataset_projects.command("push")
 def push_dataset(
     ctx: typer.Context,
     path: Annotated[
@@ -308,7 +312,7 @@ def push_dataset(
     show(f"next: {step}")
 
 
-@workerpool_app.command("init")
+@workerpool_projects.command("init")
 def init_workerpool(
     ctx: typer.Context,
     folder: FolderArgument = Path("."),

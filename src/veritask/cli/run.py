@@ -14,6 +14,7 @@ from veritask.domain.orders import ZERO_ADDRESS, AppOrder, DatasetOrder, Workerp
 from veritask.errors import InvalidInput
 from veritask.sdk import (
     MarketClient,
+    Results,
     RunPlan,
     RunRequest,
     RunResult,
@@ -27,14 +28,11 @@ from veritask.sdk import (
     parse_amount,
     parse_tag,
 )
-from veritask.sdk.results import Results
 
-from .assets import unlocked_client
-from .order import parse_salt
-from .orderbook import MarketUrlOption, market_url
-from .output import JsonFlag, emit_json, print_table, show
-from .result import result_fields, show_result
-from .state import cli_state
+from .fields import result_fields
+from .options import CallbackOption, MarketUrlOption, TagOption, parse_salt
+from .output import JsonFlag, emit_json, print_table, show, show_result
+from .state import cli_state, market_url, unlocked_client
 from .watch import end_of_watch, scheduler_watch, watch_deal
 
 __all__ = ["run"]
@@ -129,13 +127,9 @@ def run(
         list[str] | None, typer.Option("--input-files", help="A URL the app downloads (repeat).")
     ] = None,
     trust: Annotated[int, typer.Option(min=0, help="The trust level (0 or 1).")] = 0,
-    tag: Annotated[
-        str, typer.Option(help="none, tee, scone, gramine, tdx, or 0x and up to 64 hex digits.")
-    ] = "none",
+    tag: TagOption = "none",
     category: Annotated[int, typer.Option(min=0, help="The category (0 XS ... 4 XL).")] = 0,
-    callback: Annotated[
-        str, typer.Option(help="A contract that receives the result.")
-    ] = ZERO_ADDRESS,
+    callback: CallbackOption = ZERO_ADDRESS,
     beneficiary: Annotated[
         str | None, typer.Option(help="Who gets the results (default: the wallet).")
     ] = None,

@@ -1,5 +1,6 @@
 """What the global options resolve to, shared by every command through the typer context:
-the chain profile, the wallet folder and wallet, the password, a connected SDK client."""
+the chain profile, the wallet folder and wallet, the password, a connected SDK client, a
+client acting as the wallet, and the market's client."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from veritask.sdk import (
     DEVNET_RPC_URL,
     SECURE_KDF,
     KeystoreKdf,
+    MarketClient,
     Profile,
     Veritask,
     Wallet,
@@ -29,7 +31,7 @@ from veritask.sdk import (
 
 from .devnet_state import devnet_dir, read_state
 
-__all__ = ["CliState", "cli_state"]
+__all__ = ["CliState", "cli_state", "market_client", "market_url", "unlocked_client"]
 
 
 @dataclass
@@ -120,3 +122,29 @@ def cli_state(ctx: typer.Context) -> CliState:
     if state is None:  # a command invoked without the root callback (never from the CLI)
         state = ctx.ensure_object(CliState)
     return state
+
+
+def unlocked_client(state: CliState) -> Veritask:
+    """A client acting as the wallet; the node and hub are checked before the password is
+    asked for, so a dead node does not cost a password prompt."""
+    profile = state.profile()
+    wallet = state.find_wallet(profile)
+    client = state.client(profile)
+    _ = client.protocol  # locates the hub now, before the password prompt
+    client.signer = state.unlock(wallet)
+    return client
+
+
+def market_url(state: CliState, option: str | None) -> str | None:
+    """The market to use (a command's --market-url, else the profile's), or None when none
+    is configured."""
+    return option or state.profile().market_url
+
+
+def market_client(state: CliState, option: str | None) -> MarketClient:
+    url = market_url(state, option)
+    if url is None:
+        raise InvalidInput(
+            "no market: set market_url in veritask.toml, VERITASK_MARKET_URL or --market-url"
+        )
+    return MarketClient(url, timeout_s=state.timeout_s)

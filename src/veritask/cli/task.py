@@ -4,16 +4,15 @@ logs as its workerpool's scheduler tells them; its refund after the deadline."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from veritask.domain.ids import task_id
-from veritask.sdk.deals import TaskView, format_time
-from veritask.sdk.task_logs import TaskLogsReader
+from veritask.sdk import TaskLogsReader, TaskView, format_time
 
-from .deal import FromBlockOption, claim_report, signing_deals, task_fields
+from .claims import claim_report, signing_deals
+from .fields import task_fields
 from .logs import logs_fields, show_logs
+from .options import FromBlockOption, TaskArgument
 from .output import JsonFlag, emit_json, print_table
 from .state import cli_state
 
@@ -22,10 +21,6 @@ __all__ = ["app"]
 app = typer.Typer(
     help="Show a task, read its logs, and claim it after its deadline.", no_args_is_help=True
 )
-
-TaskArgument = Annotated[
-    str, typer.Argument(help="DEAL_ID:INDEX, or a task id (looked up in the deals' events).")
-]
 
 
 def _task_rows(task: TaskView) -> list[tuple[str, str]]:

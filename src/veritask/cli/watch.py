@@ -17,13 +17,23 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from veritask.sdk import TaskStatus, Veritask
-from veritask.sdk.deals import Deals, DealView, TaskView, format_duration, format_time
-from veritask.sdk.scheduler_api import SchedulerApiError, TaskLogs
-from veritask.sdk.task_logs import GIVEN_UP, SchedulerWatch, TaskLogsReader
+from veritask.sdk import (
+    GIVEN_UP,
+    Deals,
+    DealView,
+    SchedulerApiError,
+    SchedulerWatch,
+    TaskLogs,
+    TaskLogsReader,
+    TaskStatus,
+    TaskView,
+    Veritask,
+    format_duration,
+    format_time,
+)
 
-from .deal import task_fields
 from .exit_codes import ExitCode
+from .fields import task_fields
 from .logs import failure_fields, failure_lines
 from .output import show, warning_line
 

@@ -9,9 +9,12 @@
     client.deposit(parse_amount("1.5 RLC"))
     print(client.account(wallet.address).free_nrlc)
 
-Synchronous; `veritask.sdk.aio.AsyncVeritask` is the same client for asyncio programs.
+Synchronous; `AsyncVeritask` is the same client for asyncio programs.
 Errors come from `veritask.errors`: `InvalidInput`
 (change the input), `ChainError` / `ContractRevert` (the node or a contract refused).
+
+Everything a program (and the `veritask` command line) uses is imported from here, never
+from `veritask.sdk.<module>`; tests/sdk/test_exported_members.py keeps `__all__` complete.
 """
 
 from veritask.domain.amounts import (
@@ -25,6 +28,7 @@ from veritask.domain.amounts import (
 from veritask.domain.tasks import ContributionStatus, TaskStatus
 
 from .addresses import checksum_address
+from .aio import AsyncVeritask
 from .assets import (
     ASSET_KINDS,
     MAX_POLICY_RATIO,
@@ -53,7 +57,16 @@ from .config import (
     save_config,
     select_profile,
 )
-from .deals import ClaimReport, ContributionView, Deals, DealView, TaskView
+from .deals import (
+    ClaimReport,
+    ContributionView,
+    Deals,
+    DealView,
+    TaskView,
+    format_duration,
+    format_time,
+    parse_deal_id,
+)
 from .market import (
     BookPage,
     MarketClient,
@@ -80,9 +93,44 @@ from .orders import (
     random_salt,
     save_order,
 )
+from .projects import (
+    APP_KINDS,
+    DATASET_PROJECT_FILE,
+    DEFAULT_SCHEDULER_REWARD_RATIO,
+    DEFAULT_WORKER_STAKE_RATIO,
+    IMAGE_APP_DIR,
+    AppBuild,
+    AppProject,
+    DatasetProject,
+    ProjectKind,
+    WorkerpoolProject,
+    app_files,
+    init_app_project,
+    init_dataset_project,
+    init_workerpool_project,
+    load_app_project,
+    load_build,
+    load_dataset_project,
+    load_pushed_build,
+    load_workerpool_project,
+    record_dataset_multiaddr,
+    record_push,
+    save_build,
+    sources_digest,
+)
+from .results import DownloadedResult, Results
 from .run import RunPlan, RunRequest, RunResult, Runs, request_params
+from .scheduler_api import ReplicateLog, SchedulerApiError, SchedulerClient, TaskLogs
 from .session import ChainSession
-from .task_logs import SchedulerWatch, TaskLogsReader, TaskLogsRefused
+from .storage import StorageClient
+from .task_logs import (
+    GIVEN_UP,
+    SchedulerWatch,
+    TaskLogsReader,
+    TaskLogsRefused,
+    failing_replicate,
+    tail,
+)
 from .wallet import (
     SECURE_KDF,
     KeystoreKdf,
@@ -97,11 +145,17 @@ from .wallet import (
 )
 
 __all__ = [
+    "APP_KINDS",
     "ASSET_KINDS",
     "CONFIG_FILE_NAME",
+    "DATASET_PROJECT_FILE",
     "DEFAULT_PROFILE_NAME",
+    "DEFAULT_SCHEDULER_REWARD_RATIO",
     "DEFAULT_TIMEOUT_S",
+    "DEFAULT_WORKER_STAKE_RATIO",
     "DEVNET_RPC_URL",
+    "GIVEN_UP",
+    "IMAGE_APP_DIR",
     "MAX_POLICY_RATIO",
     "NRLC_PER_RLC",
     "ORDER_KINDS",
@@ -110,9 +164,12 @@ __all__ = [
     "TAG_NAMES",
     "WEI_PER_ETH",
     "AccountView",
+    "AppBuild",
+    "AppProject",
     "AppView",
     "AssetKind",
     "Assets",
+    "AsyncVeritask",
     "BookPage",
     "Categories",
     "CategoryView",
@@ -123,10 +180,12 @@ __all__ = [
     "ContributionStatus",
     "ContributionView",
     "CreatedCategory",
+    "DatasetProject",
     "DatasetView",
     "DealView",
     "Deals",
     "Deployed",
+    "DownloadedResult",
     "KeystoreKdf",
     "MarketClient",
     "MarketDeal",
@@ -139,11 +198,18 @@ __all__ = [
     "OrderStatus",
     "Orders",
     "Profile",
+    "ProjectKind",
+    "ReplicateLog",
+    "Results",
     "RunPlan",
     "RunRequest",
     "RunResult",
     "Runs",
+    "SchedulerApiError",
+    "SchedulerClient",
     "SchedulerWatch",
+    "StorageClient",
+    "TaskLogs",
     "TaskLogsReader",
     "TaskLogsRefused",
     "TaskStatus",
@@ -151,35 +217,54 @@ __all__ = [
     "TxSummary",
     "Veritask",
     "Wallet",
+    "WorkerpoolProject",
     "WorkerpoolView",
+    "app_files",
     "checksum_address",
     "create_wallet",
     "default_config",
     "default_wallet_dir",
+    "failing_replicate",
     "file_checksum",
     "find_config_file",
     "find_wallet",
+    "format_duration",
     "format_eth",
     "format_rlc",
+    "format_time",
     "import_wallet",
+    "init_app_project",
+    "init_dataset_project",
+    "init_workerpool_project",
     "list_wallets",
+    "load_app_project",
+    "load_build",
     "load_config",
+    "load_dataset_project",
     "load_order",
     "load_profile",
+    "load_pushed_build",
+    "load_workerpool_project",
     "order_from_json",
     "order_kind",
     "order_to_json",
     "parse_amount",
     "parse_checksum",
+    "parse_deal_id",
     "parse_tag",
     "random_salt",
+    "record_dataset_multiaddr",
+    "record_push",
     "render_config",
     "request_params",
     "resolve_password",
+    "save_build",
     "save_config",
     "save_order",
     "select_profile",
     "sign_unpublish",
+    "sources_digest",
     "tag_name",
+    "tail",
     "unlock_wallet",
 ]

@@ -1,0 +1,69 @@
+"""The JSON objects of the SDK's views, as commands print them with --json: an account
+(`account`), a task (`deal show|watch`, `task show`, `run --watch`) and a downloaded result
+(`result download`, `run --watch`). The lines for people are in `output`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from veritask.sdk import AccountView, DownloadedResult, TaskView, format_eth, format_rlc
+
+__all__ = ["account_fields", "result_fields", "results_text", "task_fields"]
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def account_fields(view: AccountView) -> dict[str, Any]:
+    return {
+        "address": view.address,
+        "free_nrlc": view.free_nrlc,
+        "frozen_nrlc": view.frozen_nrlc,
+        "token_nrlc": view.token_nrlc,
+        "gas_wei": view.gas_wei,
+        "free_rlc": format_rlc(view.free_nrlc),
+        "frozen_rlc": format_rlc(view.frozen_nrlc),
+        "token_rlc": format_rlc(view.token_nrlc),
+        "gas_eth": format_eth(view.gas_wei),
+    }
+
+
+def results_text(results: bytes | None) -> str:
+    """A task's on-chain results: UTF-8 text, else hex; "" when it has none."""
+    if results is None:
+        return ""
+    try:
+        return results.decode("utf-8")
+    except UnicodeDecodeError:
+        return _hex(results)
+
+
+def task_fields(task: TaskView) -> dict[str, Any]:
+    return {
+        "deal_id": _hex(task.deal_id),
+        "index": task.index,
+        "task_id": _hex(task.task_id),
+        "status": task.status_name,
+        "contributors": [{"worker": c.worker, "status": c.status_name} for c in task.contributors],
+        "winners": task.winners,
+        "consensus": _hex(task.consensus) if any(task.consensus) else None,
+        "reveal_deadline": task.reveal_deadline or None,
+        "result_digest": _hex(task.result_digest) if task.result_digest else None,
+        "results": results_text(task.results) or None,
+        "contribution_deadline": task.contribution_deadline,
+        "final_deadline": task.final_deadline,
+        "claimable": task.claimable,
+        "next": task.next_step(),
+    }
+
+
+def result_fields(result: DownloadedResult) -> dict[str, Any]:
+    return {
+        "task_id": "0x" + result.task.task_id.hex(),
+        "location": f"/ipfs/{result.cid}",
+        "folder": str(result.folder),
+        "files": [str(path.relative_to(result.folder)) for path in result.files],
+        "digest": "0x" + result.digest.hex(),
+        "verified": True,
+    }
