@@ -3,16 +3,12 @@ claim` and `veritask task claim`: the deals acting as the wallet, and the claim'
 
 from __future__ import annotations
 
-from veritask.sdk import ClaimReport, Deals, Veritask, format_rlc
+from veritask.sdk import ClaimReport, Deals, Veritask, format_rlc, to_hex
 
 from .output import emit_json, show
 from .state import CliState
 
 __all__ = ["claim_report", "signing_deals"]
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
 
 
 def signing_deals(state: CliState, deal_id: bytes, from_block: int) -> Deals:
@@ -31,7 +27,7 @@ def claim_report(state: CliState, json_flag: bool, report: ClaimReport) -> None:
     if state.as_json(json_flag):
         emit_json(
             {
-                "deal_id": _hex(report.deal_id),
+                "deal_id": to_hex(report.deal_id),
                 "indices": list(report.indices),
                 "refunded_nrlc": report.refunded_nrlc,
                 "refunded_rlc": format_rlc(report.refunded_nrlc),
@@ -45,7 +41,7 @@ def claim_report(state: CliState, json_flag: bool, report: ClaimReport) -> None:
         return
     indices = ", ".join(str(i) for i in report.indices)
     plural = "s" if len(report.indices) > 1 else ""
-    show(f"claimed task{plural} {indices} of deal {_hex(report.deal_id)}: tx {report.tx.tx_hash}")
+    show(f"claimed task{plural} {indices} of deal {to_hex(report.deal_id)}: tx {report.tx.tx_hash}")
     show(f"block {report.tx.block_number}, gas {report.tx.gas_used:,}")
     show(
         f"refunded {format_rlc(report.refunded_nrlc)} RLC to the requester {report.requester} "

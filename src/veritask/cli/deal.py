@@ -18,6 +18,7 @@ from veritask.sdk import (
     format_time,
     parse_deal_id,
     resolve_password,
+    to_hex,
 )
 
 from .claims import claim_report, signing_deals
@@ -34,10 +35,6 @@ app = typer.Typer(help="Show deals and claim their unfinished tasks.", no_args_i
 DealArgument = Annotated[str, typer.Argument(help="The deal id: 0x and 64 hex digits.")]
 
 
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
 def _deadline(at: int, now: int) -> str:
     left = at - now
     when = f"in {format_duration(left)}" if left > 0 else "passed"
@@ -47,13 +44,13 @@ def _deadline(at: int, now: int) -> str:
 def _deal_fields(view: DealView) -> dict[str, Any]:
     terms = view.terms
     return {
-        "deal_id": _hex(view.deal_id),
+        "deal_id": to_hex(view.deal_id),
         "requester": terms.requester,
         "beneficiary": view.beneficiary,
         "app": view.app,
         "dataset": view.dataset,
         "workerpool": view.workerpool,
-        "tag": _hex(view.tag),
+        "tag": to_hex(view.tag),
         "params": view.params,
         "app_price_nrlc": terms.app_price,
         "dataset_price_nrlc": terms.dataset_price,
@@ -84,7 +81,7 @@ def _deal_rows(view: DealView) -> list[tuple[str, str]]:
         ("task price", f"{format_rlc(view.task_price_nrlc)} RLC"),
         ("category", f"{terms.category} (C = {terms.time_ref} s)"),
         ("trust", str(terms.trust)),
-        ("tag", _hex(view.tag)),
+        ("tag", to_hex(view.tag)),
         ("params", view.params),
         ("volume", f"{terms.bot_size} (tasks {terms.bot_first} to {last})"),
         ("started", format_time(terms.start_time)),
@@ -97,7 +94,7 @@ def _task_rows(tasks: tuple[TaskView, ...]) -> list[tuple[str, ...]]:
     return [
         (
             str(task.index),
-            _hex(task.task_id),
+            to_hex(task.task_id),
             task.status_name,
             ", ".join(c.worker for c in task.contributors) or "-",
             results_text(task.results) or "-",
@@ -120,7 +117,7 @@ def show_deal(
     if state.as_json(json_output):
         emit_json(_deal_fields(view))
         return
-    show(f"deal {_hex(view.deal_id)}")
+    show(f"deal {to_hex(view.deal_id)}")
     print_table(_deal_rows(view), ("", "value"))
     print_table(_task_rows(view.tasks), ("index", "task id", "status", "contributors", "result"))
 

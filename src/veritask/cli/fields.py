@@ -6,13 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from veritask.sdk import AccountView, DownloadedResult, TaskView, format_eth, format_rlc
+from veritask.sdk import AccountView, DownloadedResult, TaskView, format_eth, format_rlc, to_hex
 
 __all__ = ["account_fields", "result_fields", "results_text", "task_fields"]
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
 
 
 def account_fields(view: AccountView) -> dict[str, Any]:
@@ -36,20 +32,20 @@ def results_text(results: bytes | None) -> str:
     try:
         return results.decode("utf-8")
     except UnicodeDecodeError:
-        return _hex(results)
+        return to_hex(results)
 
 
 def task_fields(task: TaskView) -> dict[str, Any]:
     return {
-        "deal_id": _hex(task.deal_id),
+        "deal_id": to_hex(task.deal_id),
         "index": task.index,
-        "task_id": _hex(task.task_id),
+        "task_id": to_hex(task.task_id),
         "status": task.status_name,
         "contributors": [{"worker": c.worker, "status": c.status_name} for c in task.contributors],
         "winners": task.winners,
-        "consensus": _hex(task.consensus) if any(task.consensus) else None,
+        "consensus": to_hex(task.consensus) if any(task.consensus) else None,
         "reveal_deadline": task.reveal_deadline or None,
-        "result_digest": _hex(task.result_digest) if task.result_digest else None,
+        "result_digest": to_hex(task.result_digest) if task.result_digest else None,
         "results": results_text(task.results) or None,
         "contribution_deadline": task.contribution_deadline,
         "final_deadline": task.final_deadline,
@@ -60,10 +56,10 @@ def task_fields(task: TaskView) -> dict[str, Any]:
 
 def result_fields(result: DownloadedResult) -> dict[str, Any]:
     return {
-        "task_id": "0x" + result.task.task_id.hex(),
+        "task_id": to_hex(result.task.task_id),
         "location": f"/ipfs/{result.cid}",
         "folder": str(result.folder),
         "files": [str(path.relative_to(result.folder)) for path in result.files],
-        "digest": "0x" + result.digest.hex(),
+        "digest": to_hex(result.digest),
         "verified": True,
     }

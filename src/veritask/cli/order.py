@@ -32,6 +32,7 @@ from veritask.sdk import (
     parse_amount,
     parse_tag,
     save_order,
+    to_hex,
 )
 
 from .options import CallbackOption, MarketUrlOption, TagOption, parse_salt
@@ -250,7 +251,7 @@ def sign(
     signed = orders.sign(order)
     save_order(target, signed, overwrite=True)
     kind = order_kind(order)
-    order_hash = "0x" + orders.order_hash(signed).hex()
+    order_hash = to_hex(orders.order_hash(signed))
     signer = client.signer.address if client.signer else ""
     if state.as_json(json_output):
         emit_json({"kind": kind, "order_hash": order_hash, "signer": signer, "path": str(target)})
@@ -311,7 +312,7 @@ def cancel(ctx: typer.Context, file: FileArgument, json_output: JsonFlag = False
     client = unlocked_client(state)
     tx = client.orders.cancel(order)
     kind = order_kind(order)
-    order_hash = "0x" + client.orders.order_hash(order).hex()
+    order_hash = to_hex(client.orders.order_hash(order))
     if state.as_json(json_output):
         result: dict[str, Any] = {
             "kind": kind,

@@ -32,6 +32,7 @@ from veritask.sdk import (
     record_push,
     save_build,
     sources_digest,
+    to_hex,
 )
 from veritask.worker.apps.build import app_image, compile_wat, validate_wasm
 from veritask.worker.runtimes.podman import PodmanRuntime
@@ -162,7 +163,7 @@ def build_app(
                 "app_type": build.app_type,
                 "archive": str(archive),
                 "bytes": archive.stat().st_size,
-                "checksum": "0x" + build.checksum.hex(),
+                "checksum": to_hex(build.checksum),
                 "image": build.image,
                 "image_id": build.image_id,
                 "loaded": loaded is not None,
@@ -216,7 +217,7 @@ def push_app(
                 "kind": build.kind,
                 "app_type": build.app_type,
                 "multiaddr": multiaddr,
-                "checksum": "0x" + build.checksum.hex(),
+                "checksum": to_hex(build.checksum),
                 "storage_url": url,
             }
         )
@@ -298,7 +299,7 @@ def push_dataset(
                 "file": str(file),
                 "bytes": len(data),
                 "multiaddr": multiaddr,
-                "checksum": "0x" + checksum.hex(),
+                "checksum": to_hex(checksum),
                 "storage_url": url,
                 "recorded_in": str(path / DATASET_PROJECT_FILE) if project else None,
             }

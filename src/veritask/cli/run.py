@@ -27,6 +27,7 @@ from veritask.sdk import (
     order_kind,
     parse_amount,
     parse_tag,
+    to_hex,
 )
 
 from .fields import result_fields
@@ -39,10 +40,6 @@ __all__ = ["run"]
 
 _O = TypeVar("_O", AppOrder, DatasetOrder, WorkerpoolOrder)
 _WAITING = "waiting for a worker"
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
 
 
 def _a(kind: str) -> str:
@@ -105,9 +102,9 @@ def _plan_fields(plan: RunPlan) -> dict[str, Any]:
 
 def _result_fields(result: RunResult) -> dict[str, Any]:
     return {
-        "deal_id": _hex(result.deal_id),
+        "deal_id": to_hex(result.deal_id),
         "volume": result.volume,
-        "task_ids": [_hex(task) for task in result.task_ids],
+        "task_ids": [to_hex(task) for task in result.task_ids],
         "tx_hash": result.tx.tx_hash,
         "block_number": result.tx.block_number,
         "gas_used": result.tx.gas_used,
@@ -211,12 +208,12 @@ def run(
     if as_json:
         emit_json(_result_fields(result))
     else:
-        show(f"deal {_hex(result.deal_id)}: {result.volume} task(s), tx {result.tx.tx_hash}")
+        show(f"deal {to_hex(result.deal_id)}: {result.volume} task(s), tx {result.tx.tx_hash}")
         for index, task in enumerate(result.task_ids):
-            show(f"task {index} {_hex(task)} {_WAITING}")
+            show(f"task {index} {to_hex(task)} {_WAITING}")
     if not watch:
         if not as_json:
-            show(f"follow it with `veritask deal watch {_hex(result.deal_id)}`")
+            show(f"follow it with `veritask deal watch {to_hex(result.deal_id)}`")
         return
     _watch_and_download(client, result, as_json=as_json, timeout_s=timeout)
 
@@ -248,7 +245,7 @@ def _watch_and_download(
         completed = []
     results = Results(client, deals=deals)
     for task in completed:
-        downloaded = results.download_task(task, Path.cwd() / f"result-{_hex(task.task_id)}")
+        downloaded = results.download_task(task, Path.cwd() / f"result-{to_hex(task.task_id)}")
         if as_json:
             emit_json({"event": "result", **result_fields(downloaded)})
         else:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from veritask.errors import InvalidInput
-from veritask.sdk import Wallet, create_wallet, import_wallet
+from veritask.sdk import Wallet, create_wallet, import_wallet, to_hex
 
 from .output import JsonFlag, emit_json, show, warning_line
 from .state import CliState, cli_state
@@ -89,7 +89,7 @@ def show_wallet(
             f"printing the private key of {wallet.address}: anyone who sees it controls this "
             "wallet and its funds"
         )
-        fields["private_key"] = "0x" + bytes(account.key).hex()
+        fields["private_key"] = to_hex(bytes(account.key))
     if state.as_json(json_output):
         emit_json(fields)
         return

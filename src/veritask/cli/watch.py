@@ -30,6 +30,7 @@ from veritask.sdk import (
     Veritask,
     format_duration,
     format_time,
+    to_hex,
 )
 
 from .exit_codes import ExitCode
@@ -49,10 +50,6 @@ class WatchEnd:
     failures: dict[int, TaskLogs]
 
 
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
 def _failed(logs: TaskLogs | None) -> bool:
     return logs is not None and logs.status in GIVEN_UP
 
@@ -67,7 +64,7 @@ def _summary(task: TaskView, logs: TaskLogs | None) -> str:
 
 
 def _table(view: DealView, logs: dict[int, TaskLogs] | None) -> Table:
-    table = Table(title=f"deal {_hex(view.deal_id)}", header_style="bold")
+    table = Table(title=f"deal {to_hex(view.deal_id)}", header_style="bold")
     columns = ["index", "task id", "status", "contributions", "next"]
     if logs is not None:
         columns.insert(3, "scheduler")
@@ -75,7 +72,7 @@ def _table(view: DealView, logs: dict[int, TaskLogs] | None) -> Table:
         table.add_column(column, overflow="fold")
     for task in view.tasks:
         known = logs.get(task.index) if logs is not None else None
-        row = [str(task.index), _hex(task.task_id), task.status_name]
+        row = [str(task.index), to_hex(task.task_id), task.status_name]
         if logs is not None:
             row.append(known.status if known is not None else "-")
         failed = known is not None and _failed(known) and task.status != TaskStatus.COMPLETED
@@ -176,7 +173,7 @@ def watch_deal(
                     for line in _failure_block(task, logs[task.index]):
                         show(line)
                 else:
-                    show(f"task {task.index} {_hex(task.task_id)}: {_summary(task, None)}")
+                    show(f"task {task.index} {to_hex(task.task_id)}: {_summary(task, None)}")
             last = view
     assert last is not None  # watch always yields the deal once
     failures = scheduler.failures(last) if scheduler is not None else {}
@@ -184,12 +181,12 @@ def watch_deal(
 
 
 def _failure_block(task: TaskView, logs: TaskLogs) -> list[str]:
-    head = f"task {task.index} {_hex(task.task_id)}: {_summary(task, logs)}"
+    head = f"task {task.index} {to_hex(task.task_id)}: {_summary(task, logs)}"
     return [head, *failure_lines(logs)]
 
 
 def _refund_hint(view: DealView) -> str:
-    claim = f"veritask deal claim {_hex(view.deal_id)}"
+    claim = f"veritask deal claim {to_hex(view.deal_id)}"
     if view.now >= view.final_deadline:
         return f"refund: run `{claim}` now to give the requester back the unfinished tasks' price"
     return (
@@ -215,7 +212,7 @@ def end_of_watch(end: WatchEnd, *, as_json: bool, timeout_s: float | None) -> No
             event |= {
                 "failed": sorted(end.failures),
                 "final_deadline": last.final_deadline,
-                "claim": f"veritask deal claim {_hex(last.deal_id)}",
+                "claim": f"veritask deal claim {to_hex(last.deal_id)}",
             }
         typer.echo(json.dumps(event))
     else:

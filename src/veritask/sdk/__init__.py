@@ -25,6 +25,7 @@ from veritask.domain.amounts import (
     format_rlc,
     parse_amount,
 )
+from veritask.domain.ids import to_hex
 from veritask.domain.tasks import ContributionStatus, TaskStatus
 
 from .addresses import checksum_address
@@ -266,5 +267,6 @@ __all__ = [
     "sources_digest",
     "tag_name",
     "tail",
+    "to_hex",
     "unlock_wallet",
 ]
