@@ -8,6 +8,7 @@ VeritaskError
 ├── ToolError           a local tool (compiler, anvil) is missing or failed
 ├── ServiceError        a Veritask service (storage, market, scheduler) failed or did not answer
 │   └── StorageError    the storage service or a blob store refused, failed or did not answer
+├── Refusal             a service refuses a request (servers): code + message
 └── IntegrityError      downloaded data does not match what the chain says it must be
 """
 
@@ -18,6 +19,7 @@ __all__ = [
     "ContractRevert",
     "IntegrityError",
     "InvalidInput",
+    "Refusal",
     "ServiceError",
     "StorageError",
     "ToolError",
@@ -76,3 +78,14 @@ class StorageError(ServiceError):
 class IntegrityError(VeritaskError):
     """Data that arrived intact from a service does not match its on-chain commitment (a
     result whose digest is not the task's consensus digest): keep it, do not trust it."""
+
+
+class Refusal(VeritaskError):
+    """A request a service refuses, raised by its handlers: `code` is a key of
+    `veritask.serving.REFUSAL_STATUS` (which gives the HTTP status), `message` says what
+    the caller should do. It never carries a traceback or a secret to the caller."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

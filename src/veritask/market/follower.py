@@ -26,11 +26,10 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import Connection
 
 from veritask.chain.follower import ChainEvent, ChainReset, EventBatch
-from veritask.errors import InvalidInput, VeritaskError
+from veritask.errors import InvalidInput, Refusal, VeritaskError
 from veritask.sdk.orders import order_from_json
 
 from .chain_view import ChainView
-from .errors import Rejection
 from .live import Broadcaster
 from .store import Change, DealRecord, Store
 from .validation import check_order
@@ -191,7 +190,7 @@ class MarketFollower:
             except InvalidInput:
                 verdicts.append((record.order_hash, "invalid", record.consumed))
                 continue
-            except Rejection as rejection:
+            except Refusal as rejection:
                 if rejection.code == "chain_unavailable":
                     raise
                 removal = _RECHECK_STATUS.get(rejection.code, "invalid")

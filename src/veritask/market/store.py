@@ -22,8 +22,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.tags import tag_int
+from veritask.errors import Refusal
 
-from .errors import Rejection
 from .models import cursor, deals, orders
 from .validation import CheckedOrder
 
@@ -269,7 +269,7 @@ class Store:
                     )
                 ).first()
                 if existing is not None and existing.status == "open":
-                    raise Rejection(
+                    raise Refusal(
                         "duplicate_order",
                         f"order {values['order_hash']} is already in the book: nothing to do",
                     )
@@ -284,12 +284,12 @@ class Store:
                         .values(**values)
                     )
                     if republished.rowcount == 0:
-                        raise Rejection(
+                        raise Refusal(
                             "duplicate_order",
                             f"order {values['order_hash']} is already in the book: nothing to do",
                         )
         except IntegrityError as exc:  # a concurrent publish of the same order won
-            raise Rejection(
+            raise Refusal(
                 "duplicate_order",
                 f"order {values['order_hash']} is already in the book: nothing to do",
             ) from exc
@@ -552,7 +552,7 @@ _INT64 = range(-(2**63), 2**63)
 
 
 def _parse_after(token: str) -> tuple[int, int]:
-    refusal = Rejection(
+    refusal = Refusal(
         "invalid_query", f"bad page token {token[:80]!r}: pass the `next` of the previous page"
     )
     try:

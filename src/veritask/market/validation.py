@@ -19,10 +19,10 @@ from veritask.domain.orders import (
     order_digest,
 )
 from veritask.errors import ChainError
+from veritask.errors import Refusal as Rejection  # renamed: rename the uses once merged
 from veritask.sdk.orders import order_kind
 
 from .chain_view import ChainView
-from .errors import Rejection
 
 __all__ = [
     "MAX_VALUE",
@@ -176,7 +176,7 @@ def _check_on_chain(order: Order, kind: str, chain: ChainView, block: int) -> Ch
                 "that wallet (`veritask order sign`)",
             )
         raise Rejection(
-            "bad_signature",
+            "bad_order_signature",
             f"the signature is not {whose} {owner}'s (not ECDSA of this order, not presigned, "
             "no ERC-1271 approval): sign the order as it is with `veritask order sign`",
         )

@@ -1,18 +1,15 @@
 """The scheduler's HTTP API (FastAPI): worker login, registration, heartbeat, work and
-reports; a task's logs for its requester; `/health` and `/metrics`. Errors map from one
-table (`refusals.ERROR_STATUS` → status + `{error, code, message}`) and never carry
-tracebacks."""
+reports; a task's logs for its requester; `/health` and `/metrics`. Every refusal is
+`{"error": code, "message": ...}` (`veritask.serving.install_refusals`), never a traceback."""
 
-import logging
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import Depends, FastAPI, Header, Query
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.exceptions import HTTPException
 
 from veritask import __version__
+from veritask.errors import Refusal
 from veritask.sdk.scheduler_api import (
     ADDRESS_HEADER,
     SIGNATURE_HEADER,
@@ -29,25 +26,12 @@ from veritask.sdk.scheduler_api import (
     StatusReport,
     TaskLogs,
 )
-from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute
-
-from .refusals import Refused
+from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute, install_refusals
 
 if TYPE_CHECKING:
     from .service import Scheduler
 
 __all__ = ["create_app"]
-
-log = logging.getLogger("veritask.scheduler.api")
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(item) for item in error.get("loc", ()))
-        reason = error.get("ctx", {}).get("error", "")  # why JSON could not be decoded
-        parts.append(f"{where}: {error.get('msg', 'invalid')}" + (f" ({reason})" if reason else ""))
-    return "; ".join(parts) + ": see /docs for this route"
 
 
 def create_app(scheduler: "Scheduler") -> FastAPI:
@@ -57,38 +41,11 @@ def create_app(scheduler: "Scheduler") -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     desk = scheduler.desk
 
-    @app.exception_handler(Refused)
-    async def _refused(_request: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return await _refused(request, Refused("bad_request", _validation_message(exc)))
-
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        if exc.status_code == 404:
-            refusal = Refused("not_found", f"no route {request.url.path[:200]}: see /docs")
-        elif exc.status_code == 405:
-            refusal = Refused("method_not_allowed", f"{request.method} is not allowed here")
-        elif exc.status_code == 413:
-            refusal = Refused(
-                "too_large",
-                f"the body is over {settings.max_body_bytes} bytes: send logs' tails only",
-            )
-        else:
-            refusal = Refused("bad_request", f"{exc.detail}: see /docs for this route")
-        return await _refused(request, refusal)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        refusal = Refused("internal", "the scheduler failed: see its log; try again")
-        return await _refused(request, refusal)
+    install_refusals(app, service="scheduler", too_large_advice="send the tails of logs only")
 
     def worker(authorization: Annotated[str, Header()] = "") -> str:
         if not authorization.startswith("Bearer "):
-            raise Refused("bad_token", "send Authorization: Bearer <token> (log in first)")
+            raise Refusal("bad_token", "send Authorization: Bearer <token> (log in first)")
         return desk.authenticate(authorization.removeprefix("Bearer ").strip())
 
     Worker = Annotated[str, Depends(worker)]
