@@ -25,8 +25,8 @@ from typing import Protocol
 from eth_utils.address import to_checksum_address
 from sqlalchemy import Connection
 
-from veritask.chain.follower import ChainEvent, ChainReset, EventBatch
-from veritask.errors import InvalidInput, Refusal, VeritaskError
+from veritask.chain.follower import ChainEvent, EventBatch
+from veritask.errors import ChainReset, InvalidInput, Refusal, VeritaskError
 from veritask.sdk.orders import order_from_json
 
 from .chain_view import ChainView

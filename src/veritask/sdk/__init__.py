@@ -56,11 +56,8 @@ from .market import (
     BookPage,
     MarketClient,
     MarketDeal,
-    MarketError,
     MarketEvent,
     MarketOrder,
-    MarketRejected,
-    MarketUnavailable,
     sign_unpublish,
     tag_name,
 )
@@ -79,7 +76,7 @@ from .orders import (
     save_order,
 )
 from .run import RunPlan, RunRequest, RunResult, Runs, request_params
-from .task_logs import SchedulerWatch, TaskLogsReader, TaskLogsRefused
+from .task_logs import SchedulerWatch, TaskLogsReader
 from .wallet import (
     SECURE_KDF,
     KeystoreKdf,
@@ -125,11 +122,8 @@ __all__ = [
     "KeystoreKdf",
     "MarketClient",
     "MarketDeal",
-    "MarketError",
     "MarketEvent",
     "MarketOrder",
-    "MarketRejected",
-    "MarketUnavailable",
     "OrderKind",
     "OrderStatus",
     "Orders",
@@ -140,7 +134,6 @@ __all__ = [
     "Runs",
     "SchedulerWatch",
     "TaskLogsReader",
-    "TaskLogsRefused",
     "TaskView",
     "TxSummary",
     "Veritask",

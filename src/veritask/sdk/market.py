@@ -8,8 +8,8 @@ of an order, and a live stream of book changes (server-sent events).
     for event in market.stream(timeout_s=30): ...
 
 Refusals raise `MarketRejected` (an `InvalidInput`) carrying the market's machine-readable
-`code` (`bad_signature`, `not_owner`, ...); a market that does not answer raises
-`MarketUnavailable`. This module must not import the market service.
+`code` (`bad_order_signature`, `not_owner`, ...); a market that does not answer raises
+`MarketUnavailable` (both in `veritask.errors`). This module must not import the market service.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from eth_utils.crypto import keccak
 from veritask.domain.orders import Order
 from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tags import tag_int
-from veritask.errors import InvalidInput, ServiceError
+from veritask.errors import InvalidInput, MarketRejected, MarketUnavailable
 
 from .amounts import format_rlc
 from .orders import TAG_NAMES, OrderKind, order_from_json, order_to_json, parse_tag
@@ -36,11 +36,8 @@ __all__ = [
     "BookPage",
     "MarketClient",
     "MarketDeal",
-    "MarketError",
     "MarketEvent",
     "MarketOrder",
-    "MarketRejected",
-    "MarketUnavailable",
     "cheapest_order",
     "closest_workerpool_order",
     "sign_unpublish",
@@ -67,22 +64,6 @@ def unpublish_hash(order_hash: bytes, published_at: float) -> bytes:
 
 def sign_unpublish(order_hash: bytes, published_at: float, private_key: bytes | str) -> bytes:
     return sign_hash_eip191(unpublish_hash(order_hash, published_at), private_key)
-
-
-class MarketError(ServiceError):
-    """The market refused or failed; `code` is its machine-readable reason."""
-
-    def __init__(self, message: str, code: str = "", status: int = 0) -> None:
-        super().__init__(message, code)
-        self.status = status
-
-
-class MarketRejected(MarketError, InvalidInput):
-    """The market refused the request (HTTP 4xx): the message says what to change."""
-
-
-class MarketUnavailable(MarketError):
-    """The market did not answer, or failed (HTTP 5xx)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, ConfigDict, Field
 
 from veritask.domain.cid import ADDRESS_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from veritask.errors import ServiceError
+
+# SchedulerApiError stays in __all__ while worker/agent.py and cli/watch.py import it here.
+from veritask.errors import SchedulerApiError
 
 __all__ = [
     "ADDRESS_HEADER",
@@ -46,15 +48,6 @@ __all__ = [
     "login_message",
     "task_logs_message",
 ]
-
-
-class SchedulerApiError(ServiceError):
-    """The scheduler refused a request or did not answer. `status` is the HTTP status (0
-    when nothing answered) and `code` the scheduler's machine-readable error code."""
-
-    def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
-        super().__init__(message, code)
-        self.status = status
 
 
 def login_message(address: str, challenge: str) -> str:
