@@ -28,6 +28,7 @@ from veritask.domain.tags import tag_int
 from veritask.errors import InvalidInput, MarketRejected, MarketUnavailable
 
 from .amounts import format_rlc
+from .http import read_refusal
 from .orders import TAG_NAMES, OrderKind, order_from_json, order_to_json, parse_tag
 
 __all__ = [
@@ -179,19 +180,17 @@ class MarketClient:
         return self._decode(response)
 
     def _decode(self, response: httpx.Response) -> Any:
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if response.is_success and data is not None:
-            return data
-        code = data.get("error", "") if isinstance(data, dict) else ""
-        message = data.get("message", "") if isinstance(data, dict) else ""
-        text = message or f"HTTP {response.status_code} from {response.request.url}"
+        if response.is_success:
+            try:
+                return response.json()
+            except ValueError:
+                pass  # not the market's answer: refused below as unavailable
+        refusal = read_refusal(response)
+        code, text = refusal.code, refusal.message
         error = f"the market refused: {text} ({code})" if code else f"the market: {text}"
-        if 400 <= response.status_code < 500:
-            raise MarketRejected(error, code=code, status=response.status_code)
-        raise MarketUnavailable(error, code=code or "unavailable", status=response.status_code)
+        if 400 <= refusal.status < 500:
+            raise MarketRejected(error, code=code, status=refusal.status)
+        raise MarketUnavailable(error, code=code or "unavailable", status=refusal.status)
 
     def publish(self, order: Order) -> MarketOrder:
         """Adds a signed order to the book (the market checks it against the chain)."""

@@ -23,6 +23,8 @@ from veritask.domain.cid import ADDRESS_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEAD
 # SchedulerApiError stays in __all__ while worker/agent.py and cli/watch.py import it here.
 from veritask.errors import SchedulerApiError
 
+from .http import read_refusal
+
 __all__ = [
     "ADDRESS_HEADER",
     "SIGNATURE_HEADER",
@@ -297,18 +299,11 @@ class SchedulerClient:
                 f"scheduler {self.base_url} did not answer {method} {path}: {exc}"
             ) from exc
         if response.status_code >= 400:
-            code, message = "", response.text[:300]
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict):  # every service's refusal: {"error": code, "message"}
-                code = str(body.get("error") or body.get("code") or "")
-                message = str(body.get("message", message))
+            refusal = read_refusal(response)
             raise SchedulerApiError(
-                f"scheduler refused {method} {path} ({response.status_code}): {message}",
-                status=response.status_code,
-                code=code,
+                f"scheduler refused {method} {path} ({refusal.status}): {refusal.message}",
+                status=refusal.status,
+                code=refusal.code,
             )
         return response
 
