@@ -11,11 +11,12 @@ from eth_utils.address import to_checksum_address
 from veritask.chain.follower import EventFollower, EventSource
 from veritask.chain.node import connect, read_deployment
 from veritask.errors import InvalidInput
+from veritask.serving import make_engine, migrate
 
 from .chain_view import ChainView, Web3ChainView
-from .database import make_engine, migrate
 from .follower import EventFeed, FollowerThread, MarketFollower
 from .live import Broadcaster
+from .migrations import MIGRATIONS
 from .settings import MarketSettings
 from .store import Store
 
@@ -43,7 +44,7 @@ class Market:
         """Connects to the database (migrating it) and to the chain. With `chain` given
         (tests), no node is contacted and the follower exists only if `feed` is given."""
         engine = make_engine(settings.database_url)
-        migrate(engine)
+        migrate(engine, MIGRATIONS)
         store = Store(engine)
         broadcaster = Broadcaster()
         if chain is None:

@@ -20,14 +20,14 @@ from veritask.chain.node import connect, read_deployment
 from veritask.chain.protocol import ProtocolClient
 from veritask.errors import InvalidInput, VeritaskError
 from veritask.sdk.wallet import load_key_file
-from veritask.serving import RunningServer, serve_app_in_thread
+from veritask.serving import RunningServer, make_engine, migrate, serve_app_in_thread
 
 from .api import create_app
 from .chain_sync import ChainSync
 from .desk import StateLock, WorkerDesk
 from .driver import Driver
 from .settings import SchedulerSettings
-from .store import TaskRow, WorkerRow, make_engine, make_sessions, migrate
+from .store import MIGRATIONS, TaskRow, WorkerRow, make_sessions
 
 __all__ = ["Metrics", "Scheduler"]
 
@@ -101,7 +101,7 @@ class Scheduler:
                 f"{account.address}: run the scheduler with the owner's key"
             )
         self.engine = make_engine(settings.resolved_database_url())
-        migrate(self.engine)
+        migrate(self.engine, MIGRATIONS)
         self.sessions = make_sessions(self.engine)
         self.lock = StateLock()
         self.metrics = Metrics(self)
