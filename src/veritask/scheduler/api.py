@@ -2,7 +2,9 @@
 reports; a task's logs for its requester; `/health` and `/metrics`. Every refusal is
 `{"error": code, "message": ...}` (`veritask.serving.install_refusals`), never a traceback."""
 
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query
 from fastapi.responses import Response
@@ -28,18 +30,38 @@ from veritask.sdk.scheduler_api import (
 )
 from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute, install_refusals
 
-if TYPE_CHECKING:
-    from .service import Scheduler
+from .desk import WorkerDesk
+from .metrics import Metrics
+from .settings import SchedulerSettings
 
-__all__ = ["create_app"]
+__all__ = ["PoolIdentity", "create_app"]
 
 
-def create_app(scheduler: "Scheduler") -> FastAPI:
-    settings = scheduler.settings
+@dataclass(frozen=True)
+class PoolIdentity:
+    """Who this scheduler is, as a registration answers it: the workerpool, its owner (the
+    scheduler's key), the hub and the chain id."""
+
+    workerpool: str
+    owner: str
+    hub: str
+    chain_id: int
+
+
+def create_app(
+    settings: SchedulerSettings,
+    *,
+    desk: WorkerDesk,
+    pool: PoolIdentity,
+    health: Callable[[], dict[str, Any]],
+    metrics: Metrics,
+) -> FastAPI:
+    """The scheduler's ASGI app over `desk` (logins, work, reports, logs); `health` answers
+    /health and `metrics` feeds /metrics and counts reports. It knows nothing of the chain
+    loop, which `service.Scheduler` composes beside it."""
     app = FastAPI(title="Veritask scheduler", version=__version__)
     app.router.route_class = BoundedJsonRoute
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    desk = scheduler.desk
 
     install_refusals(app, service="scheduler", too_large_advice="send the tails of logs only")
 
@@ -51,12 +73,12 @@ def create_app(scheduler: "Scheduler") -> FastAPI:
     Worker = Annotated[str, Depends(worker)]
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        return scheduler.health()
+    def health_route() -> dict[str, Any]:
+        return health()
 
     @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(scheduler.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    def metrics_route() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/v1/workers/challenge")
     def challenge(body: ChallengeRequest) -> ChallengeResponse:
@@ -71,10 +93,10 @@ def create_app(scheduler: "Scheduler") -> FastAPI:
     def register(body: Registration, address: Worker) -> RegistrationResponse:
         desk.register(address, body)
         return RegistrationResponse(
-            workerpool=scheduler.workerpool,
-            workerpool_owner=scheduler.account.address,
-            hub=scheduler.protocol.deployment.hub,
-            chain_id=scheduler.protocol.deployment.chain_id,
+            workerpool=pool.workerpool,
+            workerpool_owner=pool.owner,
+            hub=pool.hub,
+            chain_id=pool.chain_id,
             heartbeat_s=settings.heartbeat_s,
             lost_after_s=settings.lost_after_s,
         )
@@ -94,7 +116,7 @@ def create_app(scheduler: "Scheduler") -> FastAPI:
     @app.post("/v1/tasks/{task_id}/status")
     def status(task_id: str, body: StatusReport, address: Worker) -> StatusAck:
         desk.report(address, task_id, body)
-        scheduler.metrics.reports.labels(body.status.value).inc()
+        metrics.reports.labels(body.status.value).inc()
         return StatusAck()
 
     @app.get("/v1/tasks/{task_id}/logs")
