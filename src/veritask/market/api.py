@@ -30,13 +30,14 @@ from veritask.domain.orders import Order, order_digest
 from veritask.errors import ChainError, InvalidInput, Refusal
 from veritask.sdk.addresses import checksum_address
 from veritask.sdk.market import unpublish_hash
+from veritask.sdk.market_api import BookPageJson, MarketEvent, OrderDealsJson
 from veritask.sdk.orders import ORDER_KINDS, order_from_json, order_to_json, parse_tag
 from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute, install_refusals
 
 from .chain_view import ChainView
 from .service import Market
 from .settings import MarketSettings
-from .store import BookQuery, Change, OrderRecord
+from .store import BookQuery, OrderRecord
 from .validation import MAX_VALUE, check_order, is_signed_by
 
 __all__ = ["create_app"]
@@ -145,7 +146,15 @@ def create_app(
         record = service.store.insert(checked, order_to_json(order))
         published.inc()
         service.broadcaster.publish(
-            [Change("published", record.order_hash, record.kind, "open", record.remaining)]
+            [
+                MarketEvent(
+                    event="published",
+                    order_hash=record.order_hash,
+                    kind=record.kind,
+                    status="open",
+                    remaining=record.remaining,
+                )
+            ]
         )
         return record.as_json()
 
@@ -174,7 +183,7 @@ def create_app(
                         continue
                     if change is None:
                         return
-                    data = json.dumps(change.as_json())
+                    data = json.dumps(change.model_dump())
                     yield f"event: {change.event}\ndata: {data}\n\n"
             finally:
                 service.broadcaster.unsubscribe(subscription)
@@ -195,7 +204,7 @@ def create_app(
         found = service.store.deals_of(value)
         if not found and service.store.get(value) is None:
             raise Refusal("order_not_found", f"no order {order_hash} in this market")
-        return {"order_hash": value, "deals": [deal.as_json() for deal in found]}
+        return OrderDealsJson(order_hash=value, deals=found).model_dump()
 
     @app.post("/orders/{order_hash}/unpublish")
     def unpublish(order_hash: str, sign: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
@@ -233,7 +242,15 @@ def create_app(
         changed = service.store.get(value)
         assert changed is not None
         service.broadcaster.publish(
-            [Change("removed", value, changed.kind, "unpublished", changed.remaining)]
+            [
+                MarketEvent(
+                    event="removed",
+                    order_hash=value,
+                    kind=changed.kind,
+                    status="unpublished",
+                    remaining=changed.remaining,
+                )
+            ]
         )
         return changed.as_json()
 
@@ -287,12 +304,10 @@ def create_app(
             after=after,
         )
         page = service.store.book(query)
-        return {
-            "kind": kind,
-            "orders": [record.as_json() for record in page.orders],
-            "count": page.count,
-            "next": page.next,
-        }
+        wire = {"kind": kind, "orders": [record.wire() for record in page.orders]}
+        return BookPageJson.model_validate(
+            {**wire, "count": page.count, "next": page.next}
+        ).model_dump()
 
     @app.get("/health")
     def health() -> dict[str, Any]:

@@ -27,11 +27,12 @@ from sqlalchemy import Connection
 
 from veritask.chain.follower import ChainEvent, EventBatch
 from veritask.errors import ChainReset, InvalidInput, Refusal, VeritaskError
+from veritask.sdk.market_api import MarketDeal, MarketEvent, OrderStatus
 from veritask.sdk.orders import order_from_json
 
 from .chain_view import ChainView
 from .live import Broadcaster
-from .store import Change, DealRecord, Store
+from .store import Store
 from .validation import check_order
 
 __all__ = ["EventFeed", "FollowerThread", "MarketFollower"]
@@ -39,7 +40,7 @@ __all__ = ["EventFeed", "FollowerThread", "MarketFollower"]
 log = logging.getLogger("veritask.market.follower")
 _ZERO_HASH = "0x" + "00" * 32
 # Why a re-checked order leaves the book.
-_RECHECK_STATUS = {"order_consumed": "filled"}
+_RECHECK_STATUS: dict[str, OrderStatus] = {"order_consumed": "filled"}
 
 
 class EventFeed(Protocol):
@@ -90,7 +91,7 @@ class MarketFollower:
             return None
         if batch.empty_range:
             return batch
-        changes: list[Change] = []
+        changes: list[MarketEvent] = []
         with self.store.transaction() as connection:
             for event in batch.events:
                 changes += self._apply(connection, event)
@@ -106,7 +107,7 @@ class MarketFollower:
                 return count
         return max_batches
 
-    def _apply(self, connection: Connection, event: ChainEvent) -> list[Change]:
+    def _apply(self, connection: Connection, event: ChainEvent) -> list[MarketEvent]:
         if event.address == self.hub and event.name == "OrdersMatched":
             return self._matched(connection, event)
         if event.address == self.hub and event.name == "OrderCancelled":
@@ -115,10 +116,10 @@ class MarketFollower:
             return self._transferred(connection, event)
         return []
 
-    def _matched(self, connection: Connection, event: ChainEvent) -> list[Change]:
+    def _matched(self, connection: Connection, event: ChainEvent) -> list[MarketEvent]:
         args = event.args
         volume = int(args["volume"])
-        deal = DealRecord(
+        deal = MarketDeal(
             deal_id=_hex(args["deal_id"]),
             app_hash=_hex(args["app_hash"]),
             dataset_hash=_hex(args["dataset_hash"]),
@@ -133,7 +134,7 @@ class MarketFollower:
             return []
         hashes = [deal.app_hash, deal.dataset_hash, deal.workerpool_hash, deal.request_hash]
         facts = self.store.open_order_facts(connection, [h for h in hashes if h != _ZERO_HASH])
-        changes: list[Change] = []
+        changes: list[MarketEvent] = []
         for order_hash, (kind, order_volume, consumed, checked_block) in facts.items():
             if event.block_number <= checked_block:
                 continue
@@ -146,10 +147,18 @@ class MarketFollower:
                     changes.append(change)
             else:
                 self.store.set_consumed(connection, order_hash, consumed)
-                changes.append(Change("updated", order_hash, kind, "open", order_volume - consumed))
+                changes.append(
+                    MarketEvent(
+                        event="updated",
+                        order_hash=order_hash,
+                        kind=kind,
+                        status="open",
+                        remaining=order_volume - consumed,
+                    )
+                )
         return changes
 
-    def _cancelled(self, connection: Connection, event: ChainEvent) -> list[Change]:
+    def _cancelled(self, connection: Connection, event: ChainEvent) -> list[MarketEvent]:
         order_hash = _hex(event.args["order_hash"])
         facts = self.store.open_order_facts(connection, [order_hash])
         if order_hash not in facts or event.block_number <= facts[order_hash][3]:
@@ -160,11 +169,11 @@ class MarketFollower:
         )
         return [change] if change is not None else []
 
-    def _transferred(self, connection: Connection, event: ChainEvent) -> list[Change]:
+    def _transferred(self, connection: Connection, event: ChainEvent) -> list[MarketEvent]:
         kind = self.registries[event.address]
         asset = to_checksum_address(int(event.args["token_id"]).to_bytes(20, "big"))
         new_owner = to_checksum_address(str(event.args["receiver"]))
-        changes: list[Change] = []
+        changes: list[MarketEvent] = []
         for order_hash, signer, checked_block in self.store.open_hashes_of_asset(
             connection, kind, asset
         ):
@@ -182,7 +191,7 @@ class MarketFollower:
         head = self.chain.head()
         with self.store.transaction() as connection:
             records = self.store.open_orders(connection)
-        verdicts: list[tuple[str, str | None, int]] = []  # hash, removal status, consumed
+        verdicts: list[tuple[str, OrderStatus | None, int]] = []  # hash, removal status, consumed
         for record in records:
             try:
                 order = order_from_json(record.order)
@@ -197,7 +206,7 @@ class MarketFollower:
                 verdicts.append((record.order_hash, removal, record.consumed))
                 continue
             verdicts.append((record.order_hash, None, checked.consumed))
-        changes: list[Change] = []
+        changes: list[MarketEvent] = []
         with self.store.transaction() as connection:
             for order_hash, status, consumed in verdicts:
                 if status is None:

@@ -23,6 +23,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.tags import tag_int
 from veritask.errors import Refusal
+from veritask.sdk.market_api import MarketDeal, MarketEvent, OrderJson, OrderStatus
+from veritask.sdk.orders import OrderKind
 
 from .models import cursor, deals, orders
 from .validation import CheckedOrder
@@ -30,9 +32,7 @@ from .validation import CheckedOrder
 __all__ = [
     "BookPage",
     "BookQuery",
-    "Change",
     "Cursor",
-    "DealRecord",
     "OrderRecord",
     "Store",
     "tag_words",
@@ -67,8 +67,8 @@ class OrderRecord:
     """An order as the book keeps it; `order` is the order file's JSON (signed)."""
 
     order_hash: str
-    kind: str
-    status: str
+    kind: OrderKind
+    status: OrderStatus
     signer: str
     price: int
     volume: int
@@ -79,50 +79,24 @@ class OrderRecord:
     updated_at: float
     checked_block: int
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "order_hash": self.order_hash,
-            "kind": self.kind,
-            "status": self.status,
-            "signer": self.signer,
-            "price": self.price,
-            "volume": self.volume,
-            "consumed": self.consumed,
-            "remaining": self.remaining,
-            "published_at": self.published_at,
-            "updated_at": self.updated_at,
-            "order": self.order,
-        }
-
-
-@dataclass(frozen=True)
-class DealRecord:
-    deal_id: str
-    app_hash: str
-    dataset_hash: str
-    workerpool_hash: str
-    request_hash: str
-    volume: int
-    block_number: int
-    log_index: int
-    tx_hash: str
+    def wire(self) -> OrderJson:
+        """The order as the market answers it."""
+        return OrderJson(
+            order_hash=self.order_hash,
+            kind=self.kind,
+            status=self.status,
+            signer=self.signer,
+            price=self.price,
+            volume=self.volume,
+            consumed=self.consumed,
+            remaining=self.remaining,
+            published_at=self.published_at,
+            updated_at=self.updated_at,
+            order=self.order,
+        )
 
     def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class Change:
-    """What live subscribers hear: an order `published`, `updated` (volume) or `removed`."""
-
-    event: str
-    order_hash: str
-    kind: str
-    status: str
-    remaining: int
-
-    def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return self.wire().model_dump()
 
 
 @dataclass(frozen=True)
@@ -186,8 +160,8 @@ def _record(row: Any) -> OrderRecord:
     )
 
 
-def _deal(row: Any) -> DealRecord:
-    return DealRecord(
+def _deal(row: Any) -> MarketDeal:
+    return MarketDeal(
         deal_id=row.deal_id,
         app_hash=row.app_hash,
         dataset_hash=row.dataset_hash,
@@ -314,14 +288,14 @@ class Store:
             ).first()
         return None if row is None else _record(row)
 
-    def remove(self, order_hash: str, status: str) -> Change | None:
+    def remove(self, order_hash: str, status: OrderStatus) -> MarketEvent | None:
         """Takes an open order out of the book; None when it was not open."""
         with self.transaction() as connection:
             return self.set_status(connection, order_hash, status)
 
     def set_status(
-        self, connection: Connection, order_hash: str, status: str, **values: Any
-    ) -> Change | None:
+        self, connection: Connection, order_hash: str, status: OrderStatus, **values: Any
+    ) -> MarketEvent | None:
         row = connection.execute(
             select(orders.c.kind, orders.c.remaining).where(
                 orders.c.order_hash == order_hash, orders.c.status == "open"
@@ -339,7 +313,13 @@ class Store:
         if removed.rowcount == 0:
             return None
         remaining = int(values.get("remaining", row.remaining))
-        return Change("removed", order_hash, row.kind, status, remaining)
+        return MarketEvent(
+            event="removed",
+            order_hash=order_hash,
+            kind=row.kind,
+            status=status,
+            remaining=remaining,
+        )
 
     def _filters(self, query: BookQuery) -> list[ColumnElement[bool]]:
         c = orders.c
@@ -416,7 +396,7 @@ class Store:
         next_token = f"{rows[-1].price}:{rows[-1].id}" if more and rows else None
         return BookPage([_record(row) for row in rows], count, next_token, query)
 
-    def deals_of(self, order_hash: str) -> list[DealRecord]:
+    def deals_of(self, order_hash: str) -> list[MarketDeal]:
         order_hash = order_hash.lower()
         c = deals.c
         statement = (
@@ -482,19 +462,19 @@ class Store:
             )
         )
 
-    def add_deal(self, connection: Connection, deal: DealRecord) -> bool:
+    def add_deal(self, connection: Connection, deal: MarketDeal) -> bool:
         """Records a deal; False when it is known already (the event was applied)."""
         known = connection.execute(
             select(deals.c.deal_id).where(deals.c.deal_id == deal.deal_id)
         ).first()
         if known is not None:
             return False
-        connection.execute(insert(deals).values(**deal.as_json()))
+        connection.execute(insert(deals).values(**deal.model_dump()))
         return True
 
     def open_order_facts(
         self, connection: Connection, hashes: Sequence[str]
-    ) -> dict[str, tuple[str, int, int, int]]:
+    ) -> dict[str, tuple[OrderKind, int, int, int]]:
         """(kind, volume, consumed, checked_block) of the open orders among `hashes`."""
         rows = connection.execute(
             select(
