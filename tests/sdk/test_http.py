@@ -10,7 +10,7 @@ URL = "http://service.test/v1/thing"
 
 
 def _response(status: int, **kwargs: object) -> httpx.Response:
-    return httpx.Response(status, request=httpx.Request("GET", URL), **kwargs)  # type: ignore[arg-type]
+    return httpx.Response(status, request=httpx.Request("GET", URL), **kwargs)
 
 
 def test_read_refusal__envelope__its_code_and_message() -> None:
