@@ -132,7 +132,7 @@ class Swarm:
         outcome = str(response.status_code)
         if response.status_code >= 400:
             try:
-                outcome += " " + str(response.json().get("code", ""))
+                outcome += " " + str(response.json().get("error", ""))
             except ValueError:
                 outcome += " (not JSON)"
         self.samples.append((kind, started_at, time.perf_counter() - started, outcome))

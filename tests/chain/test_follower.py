@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.devnet import RLC, Devnet, demo_account, reverted, running_devnet
-from veritask.chain.follower import ChainReset, EventFollower, EventSource
-from veritask.errors import ChainError
+from veritask.chain.follower import EventFollower, EventSource
+from veritask.errors import ChainError, ChainReset
 
 pytestmark = pytest.mark.anvil
 

@@ -65,7 +65,7 @@ def wait_for_logs(
     stack: Stack, deal: bytes, index: int, status: str, timeout_s: float = 60.0
 ) -> TaskLogs:
     """The task's logs once the scheduler shows `status` (404 while the deal is unknown)."""
-    from veritask.sdk.scheduler_api import SchedulerApiError
+    from veritask.errors import SchedulerApiError
 
     deadline = time.monotonic() + timeout_s
     logs: TaskLogs | None = None

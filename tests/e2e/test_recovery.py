@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.conftest import finalize_events, logs_of, wait_for
+from tests.e2e.conftest import finalize_events, logs_of, wait_for, wait_for_logs
 from veritask.cli.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.scheduler.store import ReplicateRow
@@ -68,4 +68,4 @@ def test_scheduler_restarted_mid_deal__every_task_completes_once(stack: Stack, a
 
     for index in range(6):
         assert len(finalize_events(stack, task_id(deal, index))) == 1
-        assert logs_of(stack, deal, index).status == "completed"
+        assert wait_for_logs(stack, deal, index, "completed").status == "completed"

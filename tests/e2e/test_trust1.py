@@ -77,8 +77,8 @@ def test_trust_1__hello__completes_with_the_result_in_storage(stack: Stack, hell
     elapsed = time.monotonic() - started
 
     assert _result_archive(stack, deal, 0).read("result.txt") == b"Hello, Veritask!\n"
-    logs = logs_of(stack, deal, 0)
-    assert logs.status == "completed"
+    # The scheduler learns of the finalize from the chain, a poll after it happened.
+    logs = wait_for_logs(stack, deal, 0, "completed")
     assert [(r.status, r.exit_code, r.stdout) for r in logs.replicates] == [
         ("completed", 0, "Hello, Veritask!\n")
     ]

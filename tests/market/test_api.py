@@ -180,8 +180,8 @@ def _consumed(order: Order, chain: FakeChain) -> Order:
 @pytest.mark.parametrize(
     ("status", "code", "break_it"),
     [
-        (422, "bad_signature", lambda o, c: replace(o, sign=b"\x01" * 65)),
-        (422, "bad_signature", lambda o, c: replace(o, sign=b"")),
+        (422, "bad_order_signature", lambda o, c: replace(o, sign=b"\x01" * 65)),
+        (422, "bad_order_signature", lambda o, c: replace(o, sign=b"")),
         (403, "not_owner", lambda o, c: signed(replace(o, sign=b""), STRANGER)),
         (422, "unknown_asset", lambda o, c: signed(replace(o, app=address("nope")), DEVELOPER)),
         (410, "order_consumed", _consumed),
@@ -272,7 +272,7 @@ def test_publish__presigned_or_erc1271__is_accepted(client: TestClient, chain: F
     chain.wallets[wallet] = {bytes.fromhex(order_hash(order)[2:])}
     assert publish(client, order).status_code == 201
     chain.wallets[wallet] = set()
-    assert_refused(publish(client, replace(order, salt=b"\x03" * 32)), 422, "bad_signature")
+    assert_refused(publish(client, replace(order, salt=b"\x03" * 32)), 422, "bad_order_signature")
 
 
 def test_book__sorted_by_price_then_age__in_pages(client: TestClient) -> None:
@@ -371,6 +371,6 @@ def test_restart__same_database__keeps_the_book(database_url: str, chain: FakeCh
 
 
 def test_unknown_route__answers_in_the_error_format(client: TestClient) -> None:
-    assert_refused(client.get("/nowhere"), 404, "route_not_found")
+    assert_refused(client.get("/nowhere"), 404, "not_found")
     assert client.get("/health").json()["status"] == "ok"
     assert "market_orders_published" in client.get("/metrics").text

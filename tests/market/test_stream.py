@@ -17,8 +17,9 @@ import pytest
 
 from tests.market.fakes import FakeChain, account, address, signed
 from veritask.domain.orders import AppOrder
+from veritask.errors import MarketUnavailable
 from veritask.market import MarketServer, MarketSettings, serve_in_thread
-from veritask.sdk import MarketClient, MarketUnavailable
+from veritask.sdk import MarketClient
 
 DEVELOPER = account("developer")
 APP = address("app")

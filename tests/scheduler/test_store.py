@@ -15,16 +15,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from veritask.domain.ids import task_id
 from veritask.scheduler import transitions
 from veritask.scheduler.store import (
+    MIGRATIONS,
     Base,
     ReplicateRow,
     TaskRow,
     TaskState,
     WorkerRow,
-    make_engine,
     make_sessions,
-    migrate,
 )
 from veritask.sdk.scheduler_api import ReplicateStatus, StatusReport
+from veritask.serving import make_engine, migrate
 
 DEAL = bytes.fromhex("d0" * 32)
 NOW = 1_000.0
@@ -34,7 +34,7 @@ CHAIN_NOW = 1_700_000_000
 @pytest.fixture
 def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(database_url)
-    migrate(engine)
+    migrate(engine, MIGRATIONS)
     yield make_sessions(engine)
     engine.dispose()
 
@@ -91,8 +91,8 @@ def _replicates(session: Session) -> dict[str, tuple[str, str]]:
 
 def test_migrate__twice__matches_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
-    migrate(engine)
-    migrate(engine)
+    migrate(engine, MIGRATIONS)
+    migrate(engine, MIGRATIONS)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()

@@ -10,10 +10,10 @@ import pytest
 from tests.devnet import reverted
 from tests.scheduler.conftest import Pool, make_scheduler
 from veritask.domain.orders import ZERO_ADDRESS
+from veritask.errors import SchedulerApiError
 from veritask.sdk.scheduler_api import (
     Registration,
     ReplicateStatus,
-    SchedulerApiError,
     SchedulerClient,
     StatusReport,
     WorkKind,

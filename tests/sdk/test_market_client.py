@@ -13,9 +13,9 @@ import pytest
 from tests.devnet import closed_port_url
 from tests.market.fakes import RLC, FakeChain, account, address, signed
 from veritask.domain.orders import AppOrder, WorkerpoolOrder
-from veritask.errors import InvalidInput
+from veritask.errors import InvalidInput, MarketRejected, MarketUnavailable
 from veritask.market import MarketServer, MarketSettings, serve_in_thread
-from veritask.sdk import MarketClient, MarketRejected, MarketUnavailable, parse_tag
+from veritask.sdk import MarketClient, parse_tag
 
 DEVELOPER = account("developer")
 SCHEDULER = account("scheduler")

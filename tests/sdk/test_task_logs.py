@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from veritask.errors import SchedulerApiError, TaskLogsRefused
 from veritask.sdk import TaskStatus
 from veritask.sdk.deals import DealView, TaskView
-from veritask.sdk.scheduler_api import ReplicateLog, SchedulerApiError, TaskLogs
+from veritask.sdk.scheduler_api import ReplicateLog, TaskLogs
 from veritask.sdk.task_logs import (
     SchedulerWatch,
     TaskLogsReader,
-    TaskLogsRefused,
     failing_replicate,
     tail,
 )

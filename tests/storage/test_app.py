@@ -1,5 +1,5 @@
 """The storage API at ASGI level (`create_app` on a fixed clock): uploads and their
-idempotence, one test per refusal code of `ERROR_STATUS`, gateway downloads, corruption
+idempotence, one test per refusal code of the storage, gateway downloads, corruption
 detection, health and metrics."""
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from eth_account.signers.local import LocalAccount
 from tests.storage.conftest import NOW, account, api_of, signed_headers
 from veritask.domain.cid import cid_of
 from veritask.errors import StorageError
-from veritask.storage import ERROR_STATUS, FilesystemBlobStore, StorageSettings, create_app
+from veritask.serving import REFUSAL_STATUS
+from veritask.storage import FilesystemBlobStore, StorageSettings, create_app
 
 DATA = b"the result of task 0x42\n"
 CID = cid_of(DATA)
 
 
 def assert_refused(response: httpx.Response, code: str) -> None:
-    assert response.status_code == ERROR_STATUS[code]
+    assert response.status_code == REFUSAL_STATUS[code]
     body = response.json()
     assert body["error"] == code
     assert body["message"]
@@ -252,7 +253,3 @@ def test_metrics__count_uploads_and_downloads_by_outcome(api: httpx.Client) -> N
     assert 'veritask_storage_downloads_total{outcome="ok"} 1.0' in text
     assert 'veritask_storage_downloads_total{outcome="not_found"} 1.0' in text
     assert f"veritask_storage_served_bytes_total {float(len(DATA))}" in text
-
-
-def test_every_error_code__has_a_status() -> None:
-    assert all(400 <= status < 600 for status in ERROR_STATUS.values())

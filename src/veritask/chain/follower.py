@@ -21,14 +21,9 @@ from web3 import Web3
 from web3.contract.contract import ContractEvent
 from web3.exceptions import Web3Exception
 
-from veritask.errors import ChainError
+from veritask.errors import ChainError, ChainReset
 
-__all__ = ["ChainEvent", "ChainReset", "EventBatch", "EventFollower", "EventSource", "LogDecoder"]
-
-
-class ChainReset(ChainError):
-    """The block a service stopped at is no longer on the chain (reorganisation or a node
-    reset): the service must rebuild its chain-derived state from an earlier block."""
+__all__ = ["ChainEvent", "EventBatch", "EventFollower", "EventSource", "LogDecoder"]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The CLI's exit codes, one per branch of the exception tree (see docs/cli.md)."""
+"""The CLI's exit codes, one per branch of the exception tree of `veritask.errors`: the
+one list of them, explained in docs/cli.md ("Errors and exit codes"), which must match."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class ExitCode(IntEnum):
     CHAIN = 3  # ChainError, ContractRevert: the node refused, reverted or did not answer
     TOOL = 4  # ToolError: a local tool (anvil, vyper) is missing or failed
     TASKS_UNFINISHED = 5  # a watch ended with tasks failed, claimable or still running
-    SERVICE = 6  # ServiceError: a Veritask service (storage, market, scheduler) failed
+    SERVICE = 6  # ServiceError: a Veritask service (storage, market, scheduler) failed or refused
     INTEGRITY = 7  # IntegrityError: downloaded data does not match its on-chain digest
 
 

@@ -4,13 +4,9 @@ Global options (before the command): --profile, --rpc-url, --hub, --market-url,
 --storage-url, --scheduler-url, --wallet, --password-file, --json. Every command also
 takes --json: one JSON object on stdout.
 
-Exit codes (docs/cli.md):
-    0  ok
-    1  unexpected error (a bug: the traceback is printed)
-    2  bad input: InvalidInput, or a command-line usage error
-    3  chain error: ChainError or ContractRevert (the node refused, reverted, did not answer)
-    4  tool error: ToolError (a local tool such as anvil or vyper is missing or failed)
-Expected errors print one line, `error: ...`, on stderr and no traceback.
+Expected errors print one line, `error: ...`, on stderr and no traceback, and exit with
+the code of their branch of the exception tree: `exit_codes.ExitCode` lists them, and
+docs/cli.md ("Errors and exit codes") explains them.
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from veritask.errors import SchedulerApiError
 from veritask.sdk import (
     GIVEN_UP,
     Deals,
     DealView,
-    SchedulerApiError,
     SchedulerWatch,
     TaskLogs,
     TaskLogsReader,

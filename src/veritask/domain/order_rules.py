@@ -130,7 +130,9 @@ def order_problems(order: Order, facts: OrderFacts) -> list[OrderProblem]:
     whose = "its requester" if facts.kind == "request" else f"the owner of {facts.kind}"
     if facts.signature == "unsigned":
         problems.append(
-            OrderProblem("bad_signature", "it is not signed: sign it with `veritask order sign`")
+            OrderProblem(
+                "bad_order_signature", "it is not signed: sign it with `veritask order sign`"
+            )
         )
     elif facts.signature == "mismatch":
         if facts.recovered is not None:
@@ -144,7 +146,7 @@ def order_problems(order: Order, facts: OrderFacts) -> list[OrderProblem]:
         else:
             problems.append(
                 OrderProblem(
-                    "bad_signature",
+                    "bad_order_signature",
                     f"its signature does not match the order: it is not {whose} {owner}'s "
                     "(not ECDSA of this order, not presigned, no ERC-1271 approval); sign the "
                     "order as it is with `veritask order sign`",

@@ -11,17 +11,14 @@ another service. docs/market.md describes the API and the rules.
 """
 
 from .api import create_app
-from .errors import REASONS, Rejection
 from .server import MarketServer, serve, serve_in_thread
 from .service import Market
 from .settings import MarketSettings
 
 __all__ = [
-    "REASONS",
     "Market",
     "MarketServer",
     "MarketSettings",
-    "Rejection",
     "create_app",
     "serve",
     "serve_in_thread",

@@ -1,6 +1,6 @@
 """The market's HTTP API (FastAPI): publish, unpublish, order books, one order, its deals,
 a server-sent-event stream of changes, health and metrics. Every refusal is
-`{"error": code, "message": ...}` from `errors.REASONS`, with no traceback.
+`{"error": code, "message": ...}` (`veritask.serving.install_refusals`), with no traceback.
 
 Routes (docs/market.md):
     POST /orders                      publish a signed order            201
@@ -16,37 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from eth_utils.crypto import keccak
 from fastapi import Body, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from veritask.chain.order_facts import OrderReader
-from veritask.chain.records import AssetKind
+from veritask.domain.ids import from_hex, to_hex
 from veritask.domain.orders import Order, order_digest
-from veritask.errors import ChainError, InvalidInput
+from veritask.errors import ChainError, InvalidInput, Refusal
 from veritask.sdk.addresses import checksum_address
 from veritask.sdk.market import unpublish_hash
+from veritask.sdk.market_api import BookPageJson, MarketEvent, OrderDealsJson
 from veritask.sdk.orders import ORDER_KINDS, order_from_json, order_to_json, parse_tag
-from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute
+from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute, install_refusals
 
-from .errors import Rejection
 from .service import Market
 from .settings import MarketSettings
-from .store import BookQuery, Change, OrderRecord
+from .store import BookQuery, OrderRecord
 from .validation import MAX_VALUE, check_order, is_signed_by
 
 __all__ = ["create_app"]
 
-log = logging.getLogger("veritask.market.api")
 _HASH_DIGITS = 64
 # Query numbers are compared with 64-bit columns: larger ones are refused, not overflowed.
 _Count = Annotated[int | None, Query(ge=0, le=MAX_VALUE)]
@@ -56,11 +52,11 @@ def _order_hash(text: str) -> str:
     value = text.lower()
     digits = value.removeprefix("0x")
     if not value.startswith("0x") or len(digits) != _HASH_DIGITS:
-        raise Rejection("invalid_query", f"{text!r} is not an order hash (0x and 64 hex digits)")
+        raise Refusal("invalid_query", f"{text!r} is not an order hash (0x and 64 hex digits)")
     try:
         bytes.fromhex(digits)
     except ValueError:
-        raise Rejection("invalid_query", f"{text!r} is not an order hash") from None
+        raise Refusal("invalid_query", f"{text!r} is not an order hash") from None
     return value
 
 
@@ -70,7 +66,7 @@ def _address(value: str | None, name: str) -> str | None:
     try:
         return checksum_address(value, source=name)
     except InvalidInput as exc:
-        raise Rejection("invalid_query", str(exc)) from exc
+        raise Refusal("invalid_query", str(exc)) from exc
 
 
 def _tag(value: str | None, name: str) -> int | None:
@@ -79,25 +75,14 @@ def _tag(value: str | None, name: str) -> int | None:
     try:
         return int.from_bytes(parse_tag(value), "big")
     except InvalidInput as exc:
-        raise Rejection("invalid_query", f"{name}: {exc}") from exc
+        raise Refusal("invalid_query", f"{name}: {exc}") from exc
 
 
 def _owner_now(chain: OrderReader, record: OrderRecord, block: int) -> str | None:
     if record.kind == "request":
         return record.signer
     asset = str(record.order[record.kind])
-    kind: AssetKind = cast(AssetKind, record.kind)
-    return chain.asset_owner(kind, asset, block)
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(item) for item in error.get("loc", ()) if item != "body")
-        reason = error.get("ctx", {}).get("error", "")  # why JSON could not be decoded
-        message = f"{where or 'body'}: {error.get('msg', 'invalid')}"
-        parts.append(f"{message} ({reason})" if reason else message)
-    return "; ".join(parts)
+    return chain.asset_owner(record.kind, asset, block)
 
 
 def create_app(
@@ -132,54 +117,29 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.settings.max_body_bytes)
     app.state.market = service
 
-    @app.exception_handler(Rejection)
-    async def _rejection(_request: Request, exc: Rejection) -> JSONResponse:
-        rejected.labels(exc.code).inc()
-        return JSONResponse(exc.body(), status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        in_body = any(error.get("loc", ("",))[0] == "body" for error in exc.errors())
-        code = "malformed_order" if in_body else "invalid_query"
-        return await _rejection(_request, Rejection(code, _validation_message(exc)))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 404:
-            refusal = Rejection("route_not_found", f"{exc.detail}: see /docs for the routes")
-        elif exc.status_code == 405:
-            refusal = Rejection("method_not_allowed", f"{exc.detail}: see /docs for the routes")
-        elif exc.status_code == 413:
-            refusal = Rejection(
-                "body_too_large",
-                f"the body is over {service.settings.max_body_bytes} bytes, more than any "
-                "order needs: send the order file's JSON only",
-            )
-        else:  # the body could not be read or parsed
-            code = "malformed_order" if request.method == "POST" else "invalid_query"
-            refusal = Rejection(code, f"{exc.detail}: send the JSON the route documents (/docs)")
-        return await _rejection(request, refusal)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error: %s", exc, exc_info=exc)
-        body = Rejection("internal_error", "the market failed; nothing was stored").body()
-        return JSONResponse(body, status_code=500)
+    install_refusals(
+        app,
+        service="market",
+        bad_body="malformed_order",
+        bad_query="invalid_query",
+        too_large_advice="more than any order needs: send the order file's JSON only",
+        on_refusal=lambda code: rejected.labels(code).inc(),
+    )
 
     @app.post("/orders", status_code=201)
     def publish(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         try:
             order: Order = order_from_json(body, source="the order")
         except InvalidInput as exc:
-            raise Rejection("malformed_order", str(exc)) from exc
-        order_hash = "0x" + order_digest(order, service.chain.domain).hex()
+            raise Refusal("malformed_order", str(exc)) from exc
+        order_hash = to_hex(order_digest(order, service.chain.domain))
         known = service.store.get(order_hash)
         if known is not None and known.status == "open":
-            raise Rejection("duplicate_order", f"order {order_hash} is already in the book")
+            raise Refusal("duplicate_order", f"order {order_hash} is already in the book")
         checked = check_order(order, service.chain)
         limit = service.settings.max_open_orders_per_signer
         if service.store.count_open(checked.signer) >= limit:
-            raise Rejection(
+            raise Refusal(
                 "too_many_orders",
                 f"{checked.signer} has {limit} open orders, the most this market keeps: "
                 "unpublish or cancel some first",
@@ -187,7 +147,15 @@ def create_app(
         record = service.store.insert(checked, order_to_json(order))
         published.inc()
         service.broadcaster.publish(
-            [Change("published", record.order_hash, record.kind, "open", record.remaining)]
+            [
+                MarketEvent(
+                    event="published",
+                    order_hash=record.order_hash,
+                    kind=record.kind,
+                    status="open",
+                    remaining=record.remaining,
+                )
+            ]
         )
         return record.as_json()
 
@@ -195,7 +163,7 @@ def create_app(
     async def stream(request: Request) -> StreamingResponse:
         limit = service.settings.max_stream_subscribers
         if service.broadcaster.subscriber_count >= limit:
-            raise Rejection(
+            raise Refusal(
                 "too_many_streams",
                 f"this market already serves {limit} live streams: poll /books instead, or "
                 "try again later",
@@ -216,7 +184,7 @@ def create_app(
                         continue
                     if change is None:
                         return
-                    data = json.dumps(change.as_json())
+                    data = json.dumps(change.model_dump())
                     yield f"event: {change.event}\ndata: {data}\n\n"
             finally:
                 service.broadcaster.unsubscribe(subscription)
@@ -228,7 +196,7 @@ def create_app(
     def get_order(order_hash: str) -> dict[str, Any]:
         record = service.store.get(_order_hash(order_hash))
         if record is None:
-            raise Rejection("order_not_found", f"no order {order_hash} in this market")
+            raise Refusal("order_not_found", f"no order {order_hash} in this market")
         return record.as_json()
 
     @app.get("/orders/{order_hash}/deals")
@@ -236,24 +204,24 @@ def create_app(
         value = _order_hash(order_hash)
         found = service.store.deals_of(value)
         if not found and service.store.get(value) is None:
-            raise Rejection("order_not_found", f"no order {order_hash} in this market")
-        return {"order_hash": value, "deals": [deal.as_json() for deal in found]}
+            raise Refusal("order_not_found", f"no order {order_hash} in this market")
+        return OrderDealsJson(order_hash=value, deals=found).model_dump()
 
     @app.post("/orders/{order_hash}/unpublish")
     def unpublish(order_hash: str, sign: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
         value = _order_hash(order_hash)
         record = service.store.get(value)
         if record is None:
-            raise Rejection("order_not_found", f"no order {order_hash} in this market")
+            raise Refusal("order_not_found", f"no order {order_hash} in this market")
         if record.status != "open":
-            raise Rejection(
+            raise Refusal(
                 "order_not_open", f"order {value} is not in the book any more ({record.status})"
             )
         try:
             signature = bytes.fromhex(sign.removeprefix("0x"))
         except ValueError:
-            raise Rejection("malformed_order", "sign: expected 0x and hex digits") from None
-        message = unpublish_hash(bytes.fromhex(value[2:]), record.published_at)
+            raise Refusal("malformed_order", "sign: expected 0x and hex digits") from None
+        message = unpublish_hash(from_hex(value), record.published_at)
         personal = keccak(b"\x19Ethereum Signed Message:\n32" + message)
         try:
             block = service.chain.head()
@@ -262,20 +230,28 @@ def create_app(
                 service.chain, owner, personal, signature, block
             )
         except ChainError as exc:
-            raise Rejection("chain_unavailable", f"cannot read the chain: {exc}") from exc
+            raise Refusal("chain_unavailable", f"cannot read the chain: {exc}") from exc
         if not valid:
-            raise Rejection(
+            raise Refusal(
                 "not_owner",
                 f"the unpublish request is not signed by the order's owner {owner} for its "
                 f"publication at {record.published_at!r}: sign keccak256('veritask market: "
                 "unpublish order ' ‖ order hash ‖ ' published at ' ‖ published_at) with EIP-191",
             )
         if service.store.remove(value, "unpublished") is None:  # a concurrent request won
-            raise Rejection("order_not_open", f"order {value} was just taken out of the book")
+            raise Refusal("order_not_open", f"order {value} was just taken out of the book")
         changed = service.store.get(value)
         assert changed is not None
         service.broadcaster.publish(
-            [Change("removed", value, changed.kind, "unpublished", changed.remaining)]
+            [
+                MarketEvent(
+                    event="removed",
+                    order_hash=value,
+                    kind=changed.kind,
+                    status="unpublished",
+                    remaining=changed.remaining,
+                )
+            ]
         )
         return changed.as_json()
 
@@ -300,12 +276,12 @@ def create_app(
         after: str | None = None,
     ) -> dict[str, Any]:
         if kind not in ORDER_KINDS:
-            raise Rejection(
+            raise Refusal(
                 "invalid_query", f"unknown book {kind!r}: use one of {', '.join(ORDER_KINDS)}"
             )
         size = page_size or service.settings.page_size_default
         if size > service.settings.page_size_max:
-            raise Rejection(
+            raise Refusal(
                 "invalid_query",
                 f"page_size {size} is above {service.settings.page_size_max}: follow `next`",
             )
@@ -329,12 +305,10 @@ def create_app(
             after=after,
         )
         page = service.store.book(query)
-        return {
-            "kind": kind,
-            "orders": [record.as_json() for record in page.orders],
-            "count": page.count,
-            "next": page.next,
-        }
+        wire = {"kind": kind, "orders": [record.wire() for record in page.orders]}
+        return BookPageJson.model_validate(
+            {**wire, "count": page.count, "next": page.next}
+        ).model_dump()
 
     @app.get("/health")
     def health() -> dict[str, Any]:

@@ -25,14 +25,15 @@ from typing import Protocol
 from eth_utils.address import to_checksum_address
 from sqlalchemy import Connection
 
-from veritask.chain.follower import ChainEvent, ChainReset, EventBatch
+from veritask.chain.follower import ChainEvent, EventBatch
 from veritask.chain.order_facts import OrderReader
-from veritask.errors import InvalidInput, VeritaskError
+from veritask.domain.ids import to_hex
+from veritask.errors import ChainReset, InvalidInput, Refusal, VeritaskError
+from veritask.sdk.market_api import MarketDeal, MarketEvent, OrderStatus
 from veritask.sdk.orders import order_from_json
 
-from .errors import Rejection
 from .live import Broadcaster
-from .store import Change, DealRecord, Store
+from .store import Store
 from .validation import check_order
 
 __all__ = ["EventFeed", "FollowerThread", "MarketFollower"]
@@ -40,7 +41,7 @@ __all__ = ["EventFeed", "FollowerThread", "MarketFollower"]
 log = logging.getLogger("veritask.market.follower")
 _ZERO_HASH = "0x" + "00" * 32
 # Why a re-checked order leaves the book.
-_RECHECK_STATUS = {"order_consumed": "filled"}
+_RECHECK_STATUS: dict[str, OrderStatus] = {"order_consumed": "filled"}
 
 
 class EventFeed(Protocol):
@@ -50,7 +51,7 @@ class EventFeed(Protocol):
 
 
 def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
+    return to_hex(bytes(value))
 
 
 class MarketFollower:
@@ -91,7 +92,7 @@ class MarketFollower:
             return None
         if batch.empty_range:
             return batch
-        changes: list[Change] = []
+        changes: list[MarketEvent] = []
         with self.store.transaction() as connection:
             for event in batch.events:
                 changes += self._apply(connection, event)
@@ -107,7 +108,7 @@ class MarketFollower:
                 return count
         return max_batches
 
-    def _apply(self, connection: Connection, event: ChainEvent) -> list[Change]:
+    def _apply(self, connection: Connection, event: ChainEvent) -> list[MarketEvent]:
         if event.address == self.hub and event.name == "OrdersMatched":
             return self._matched(connection, event)
         if event.address == self.hub and event.name == "OrderCancelled":
@@ -116,10 +117,10 @@ class MarketFollower:
             return self._transferred(connection, event)
         return []
 
-    def _matched(self, connection: Connection, event: ChainEvent) -> list[Change]:
+    def _matched(self, connection: Connection, event: ChainEvent) -> list[MarketEvent]:
         args = event.args
         volume = int(args["volume"])
-        deal = DealRecord(
+        deal = MarketDeal(
             deal_id=_hex(args["deal_id"]),
             app_hash=_hex(args["app_hash"]),
             dataset_hash=_hex(args["dataset_hash"]),
@@ -134,7 +135,7 @@ class MarketFollower:
             return []
         hashes = [deal.app_hash, deal.dataset_hash, deal.workerpool_hash, deal.request_hash]
         facts = self.store.open_order_facts(connection, [h for h in hashes if h != _ZERO_HASH])
-        changes: list[Change] = []
+        changes: list[MarketEvent] = []
         for order_hash, (kind, order_volume, consumed, checked_block) in facts.items():
             if event.block_number <= checked_block:
                 continue
@@ -147,10 +148,18 @@ class MarketFollower:
                     changes.append(change)
             else:
                 self.store.set_consumed(connection, order_hash, consumed)
-                changes.append(Change("updated", order_hash, kind, "open", order_volume - consumed))
+                changes.append(
+                    MarketEvent(
+                        event="updated",
+                        order_hash=order_hash,
+                        kind=kind,
+                        status="open",
+                        remaining=order_volume - consumed,
+                    )
+                )
         return changes
 
-    def _cancelled(self, connection: Connection, event: ChainEvent) -> list[Change]:
+    def _cancelled(self, connection: Connection, event: ChainEvent) -> list[MarketEvent]:
         order_hash = _hex(event.args["order_hash"])
         facts = self.store.open_order_facts(connection, [order_hash])
         if order_hash not in facts or event.block_number <= facts[order_hash][3]:
@@ -161,11 +170,11 @@ class MarketFollower:
         )
         return [change] if change is not None else []
 
-    def _transferred(self, connection: Connection, event: ChainEvent) -> list[Change]:
+    def _transferred(self, connection: Connection, event: ChainEvent) -> list[MarketEvent]:
         kind = self.registries[event.address]
         asset = to_checksum_address(int(event.args["token_id"]).to_bytes(20, "big"))
         new_owner = to_checksum_address(str(event.args["receiver"]))
-        changes: list[Change] = []
+        changes: list[MarketEvent] = []
         for order_hash, signer, checked_block in self.store.open_hashes_of_asset(
             connection, kind, asset
         ):
@@ -183,7 +192,7 @@ class MarketFollower:
         head = self.chain.head()
         with self.store.transaction() as connection:
             records = self.store.open_orders(connection)
-        verdicts: list[tuple[str, str | None, int]] = []  # hash, removal status, consumed
+        verdicts: list[tuple[str, OrderStatus | None, int]] = []  # hash, removal status, consumed
         for record in records:
             try:
                 order = order_from_json(record.order)
@@ -191,14 +200,14 @@ class MarketFollower:
             except InvalidInput:
                 verdicts.append((record.order_hash, "invalid", record.consumed))
                 continue
-            except Rejection as rejection:
+            except Refusal as rejection:
                 if rejection.code == "chain_unavailable":
                     raise
                 removal = _RECHECK_STATUS.get(rejection.code, "invalid")
                 verdicts.append((record.order_hash, removal, record.consumed))
                 continue
             verdicts.append((record.order_hash, None, checked.consumed))
-        changes: list[Change] = []
+        changes: list[MarketEvent] = []
         with self.store.transaction() as connection:
             for order_hash, status, consumed in verdicts:
                 if status is None:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .store import Change
+from veritask.sdk.market_api import MarketEvent
 
 __all__ = ["QUEUE_MAX", "Broadcaster", "Subscription"]
 
@@ -23,12 +23,12 @@ QUEUE_MAX = 10_000
 class Subscription:
     loop: asyncio.AbstractEventLoop
     # None marks the end of the stream (the server stops, or the subscriber fell behind).
-    queue: asyncio.Queue[Change | None] = field(
+    queue: asyncio.Queue[MarketEvent | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_MAX + 1)
     )
     dropped: bool = False
 
-    def _put(self, change: Change | None) -> None:
+    def _put(self, change: MarketEvent | None) -> None:
         if self.dropped:
             return
         if change is not None and self.queue.qsize() >= QUEUE_MAX:
@@ -61,7 +61,7 @@ class Broadcaster:
         with self._lock:
             return len(self._subscribers)
 
-    def publish(self, changes: Sequence[Change]) -> None:
+    def publish(self, changes: Sequence[MarketEvent]) -> None:
         if not changes:
             return
         with self._lock:
@@ -79,7 +79,7 @@ class Broadcaster:
         for subscription in subscribers:
             self._send(subscription, None)
 
-    def _send(self, subscription: Subscription, change: Change | None) -> None:
+    def _send(self, subscription: Subscription, change: MarketEvent | None) -> None:
         try:
             subscription.loop.call_soon_threadsafe(subscription._put, change)
         except RuntimeError:  # its event loop is closed: the stream is gone

@@ -22,13 +22,9 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["ORDER_STATUSES", "cursor", "deals", "metadata", "orders"]
+__all__ = ["cursor", "deals", "metadata", "orders"]
 
 metadata = MetaData()
-
-# open: in the book. Every other status is a removal, kept so that `GET /orders/{hash}`
-# can say what happened.
-ORDER_STATUSES = ("open", "filled", "cancelled", "owner_changed", "unpublished", "invalid")
 
 _ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
 
@@ -38,7 +34,7 @@ orders = Table(
     Column("id", _ID, primary_key=True, autoincrement=True),
     Column("order_hash", String(66), nullable=False, unique=True),
     Column("kind", String(10), nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # veritask.sdk.market_api.OrderStatus
     Column("signer", String(42), nullable=False),
     # The app, dataset or workerpool the order sells; the app of a request order.
     Column("asset", String(42), nullable=False),

@@ -12,10 +12,11 @@ from veritask.chain.hub import Hub
 from veritask.chain.node import Node
 from veritask.chain.order_facts import OrderReader
 from veritask.errors import InvalidInput
+from veritask.serving import make_engine, migrate
 
-from .database import make_engine, migrate
 from .follower import EventFeed, FollowerThread, MarketFollower
 from .live import Broadcaster
+from .migrations import MIGRATIONS
 from .settings import MarketSettings
 from .store import Store
 
@@ -43,7 +44,7 @@ class Market:
         """Connects to the database (migrating it) and to the chain. With `chain` given
         (tests), no node is contacted and the follower exists only if `feed` is given."""
         engine = make_engine(settings.database_url)
-        migrate(engine)
+        migrate(engine, MIGRATIONS)
         store = Store(engine)
         broadcaster = Broadcaster()
         if chain is None:

@@ -20,19 +20,20 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from veritask.domain.ids import from_hex, to_hex
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.tags import tag_int
+from veritask.errors import Refusal
+from veritask.sdk.market_api import MarketDeal, MarketEvent, OrderJson, OrderStatus
+from veritask.sdk.orders import OrderKind
 
-from .errors import Rejection
 from .models import cursor, deals, orders
 from .validation import CheckedOrder
 
 __all__ = [
     "BookPage",
     "BookQuery",
-    "Change",
     "Cursor",
-    "DealRecord",
     "OrderRecord",
     "Store",
     "tag_words",
@@ -59,7 +60,7 @@ _TAG_COLUMNS = (orders.c.tag_w0, orders.c.tag_w1, orders.c.tag_w2, orders.c.tag_
 
 
 def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
+    return to_hex(value)
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ class OrderRecord:
     """An order as the book keeps it; `order` is the order file's JSON (signed)."""
 
     order_hash: str
-    kind: str
-    status: str
+    kind: OrderKind
+    status: OrderStatus
     signer: str
     price: int
     volume: int
@@ -79,50 +80,24 @@ class OrderRecord:
     updated_at: float
     checked_block: int
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "order_hash": self.order_hash,
-            "kind": self.kind,
-            "status": self.status,
-            "signer": self.signer,
-            "price": self.price,
-            "volume": self.volume,
-            "consumed": self.consumed,
-            "remaining": self.remaining,
-            "published_at": self.published_at,
-            "updated_at": self.updated_at,
-            "order": self.order,
-        }
-
-
-@dataclass(frozen=True)
-class DealRecord:
-    deal_id: str
-    app_hash: str
-    dataset_hash: str
-    workerpool_hash: str
-    request_hash: str
-    volume: int
-    block_number: int
-    log_index: int
-    tx_hash: str
+    def wire(self) -> OrderJson:
+        """The order as the market answers it."""
+        return OrderJson(
+            order_hash=self.order_hash,
+            kind=self.kind,
+            status=self.status,
+            signer=self.signer,
+            price=self.price,
+            volume=self.volume,
+            consumed=self.consumed,
+            remaining=self.remaining,
+            published_at=self.published_at,
+            updated_at=self.updated_at,
+            order=self.order,
+        )
 
     def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class Change:
-    """What live subscribers hear: an order `published`, `updated` (volume) or `removed`."""
-
-    event: str
-    order_hash: str
-    kind: str
-    status: str
-    remaining: int
-
-    def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return self.wire().model_dump()
 
 
 @dataclass(frozen=True)
@@ -186,8 +161,8 @@ def _record(row: Any) -> OrderRecord:
     )
 
 
-def _deal(row: Any) -> DealRecord:
-    return DealRecord(
+def _deal(row: Any) -> MarketDeal:
+    return MarketDeal(
         deal_id=row.deal_id,
         app_hash=row.app_hash,
         dataset_hash=row.dataset_hash,
@@ -269,7 +244,7 @@ class Store:
                     )
                 ).first()
                 if existing is not None and existing.status == "open":
-                    raise Rejection(
+                    raise Refusal(
                         "duplicate_order",
                         f"order {values['order_hash']} is already in the book: nothing to do",
                     )
@@ -284,12 +259,12 @@ class Store:
                         .values(**values)
                     )
                     if republished.rowcount == 0:
-                        raise Rejection(
+                        raise Refusal(
                             "duplicate_order",
                             f"order {values['order_hash']} is already in the book: nothing to do",
                         )
         except IntegrityError as exc:  # a concurrent publish of the same order won
-            raise Rejection(
+            raise Refusal(
                 "duplicate_order",
                 f"order {values['order_hash']} is already in the book: nothing to do",
             ) from exc
@@ -314,14 +289,14 @@ class Store:
             ).first()
         return None if row is None else _record(row)
 
-    def remove(self, order_hash: str, status: str) -> Change | None:
+    def remove(self, order_hash: str, status: OrderStatus) -> MarketEvent | None:
         """Takes an open order out of the book; None when it was not open."""
         with self.transaction() as connection:
             return self.set_status(connection, order_hash, status)
 
     def set_status(
-        self, connection: Connection, order_hash: str, status: str, **values: Any
-    ) -> Change | None:
+        self, connection: Connection, order_hash: str, status: OrderStatus, **values: Any
+    ) -> MarketEvent | None:
         row = connection.execute(
             select(orders.c.kind, orders.c.remaining).where(
                 orders.c.order_hash == order_hash, orders.c.status == "open"
@@ -339,7 +314,13 @@ class Store:
         if removed.rowcount == 0:
             return None
         remaining = int(values.get("remaining", row.remaining))
-        return Change("removed", order_hash, row.kind, status, remaining)
+        return MarketEvent(
+            event="removed",
+            order_hash=order_hash,
+            kind=row.kind,
+            status=status,
+            remaining=remaining,
+        )
 
     def _filters(self, query: BookQuery) -> list[ColumnElement[bool]]:
         c = orders.c
@@ -416,7 +397,7 @@ class Store:
         next_token = f"{rows[-1].price}:{rows[-1].id}" if more and rows else None
         return BookPage([_record(row) for row in rows], count, next_token, query)
 
-    def deals_of(self, order_hash: str) -> list[DealRecord]:
+    def deals_of(self, order_hash: str) -> list[MarketDeal]:
         order_hash = order_hash.lower()
         c = deals.c
         statement = (
@@ -443,7 +424,7 @@ class Store:
             row = connection.execute(select(cursor).where(cursor.c.id == 1)).first()
         if row is None:
             return None
-        last = bytes.fromhex(row.last_block_hash[2:]) if row.last_block_hash else None
+        last = from_hex(row.last_block_hash) if row.last_block_hash else None
         return Cursor(int(row.chain_id), row.hub, int(row.next_block), last)
 
     def init_cursor(self, chain_id: int, hub: str, start_block: int) -> Cursor:
@@ -482,19 +463,19 @@ class Store:
             )
         )
 
-    def add_deal(self, connection: Connection, deal: DealRecord) -> bool:
+    def add_deal(self, connection: Connection, deal: MarketDeal) -> bool:
         """Records a deal; False when it is known already (the event was applied)."""
         known = connection.execute(
             select(deals.c.deal_id).where(deals.c.deal_id == deal.deal_id)
         ).first()
         if known is not None:
             return False
-        connection.execute(insert(deals).values(**deal.as_json()))
+        connection.execute(insert(deals).values(**deal.model_dump()))
         return True
 
     def open_order_facts(
         self, connection: Connection, hashes: Sequence[str]
-    ) -> dict[str, tuple[str, int, int, int]]:
+    ) -> dict[str, tuple[OrderKind, int, int, int]]:
         """(kind, volume, consumed, checked_block) of the open orders among `hashes`."""
         rows = connection.execute(
             select(
@@ -552,7 +533,7 @@ _INT64 = range(-(2**63), 2**63)
 
 
 def _parse_after(token: str) -> tuple[int, int]:
-    refusal = Rejection(
+    refusal = Refusal(
         "invalid_query", f"bad page token {token[:80]!r}: pass the `next` of the previous page"
     )
     try:

@@ -2,7 +2,7 @@
 time (PROTOCOL.md A3), with the rules the SDK uses too (`veritask.domain.order_rules`): its
 asset is registered, it is signed by the asset's current owner (ECDSA, presignature or
 ERC-1271), volume is left, and the signer can pay one task (request) or stake for one task
-(workerpool). Reads nothing but the `OrderReader`, all at one block; raises `Rejection`
+(workerpool). Reads nothing but the `OrderReader`, all at one block; raises `Refusal`
 with the first reason found."""
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from veritask.chain.order_facts import OrderReader, order_kind_of, read_order_facts
 from veritask.domain.order_rules import order_problems, recover_signer, task_price_cap
 from veritask.domain.orders import Order, RequestOrder, order_digest
-from veritask.errors import ChainError
-
-from .errors import Rejection
+from veritask.errors import ChainError, Refusal
 
 __all__ = [
     "MAX_VALUE",
@@ -68,29 +66,29 @@ def _check_bounds(order: Order) -> None:
         values["appmaxprice + datasetmaxprice + workerpoolmaxprice"] = task_price_cap(order)
     for name, value in values.items():
         if value > MAX_VALUE:
-            raise Rejection(
+            raise Refusal(
                 "malformed_order",
                 f"{name} is {value}, above the market's limit of 2**63 - 1: no such order can "
                 "be paid for; use a smaller value",
             )
     if order.volume < 1:
-        raise Rejection("malformed_order", "volume is 0: an order must cover at least one task")
+        raise Refusal("malformed_order", "volume is 0: an order must cover at least one task")
 
 
 def check_order(order: Order, chain: OrderReader, block: int | None = None) -> CheckedOrder:
     """The order with its signer and consumed volume at `block` (default: the head), or
-    the `Rejection` that keeps it out of the book."""
+    the `Refusal` that keeps it out of the book."""
     _check_bounds(order)
     try:
         at = chain.head() if block is None else block
         facts = read_order_facts(chain, order, at)
     except ChainError as exc:
-        raise Rejection(
+        raise Refusal(
             "chain_unavailable", f"the market cannot read the chain ({exc}); try again later"
         ) from exc
     problems = order_problems(order, facts)
     if problems:
-        raise Rejection(problems[0].code, problems[0].message)
+        raise Refusal(problems[0].code, problems[0].message)
     assert facts.owner is not None  # an order without a signer has a problem
     digest = order_digest(order, chain.domain)
     return CheckedOrder(order, order_kind_of(order), digest, facts.owner, facts.consumed, at)

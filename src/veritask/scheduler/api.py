@@ -1,18 +1,17 @@
 """The scheduler's HTTP API (FastAPI): worker login, registration, heartbeat, work and
-reports; a task's logs for its requester; `/health` and `/metrics`. Errors map from one
-table (`refusals.ERROR_STATUS` → status + `{error, code, message}`) and never carry
-tracebacks."""
+reports; a task's logs for its requester; `/health` and `/metrics`. Every refusal is
+`{"error": code, "message": ...}` (`veritask.serving.install_refusals`), never a traceback."""
 
-import logging
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import Depends, FastAPI, Header, Query
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.exceptions import HTTPException
 
 from veritask import __version__
+from veritask.errors import Refusal
 from veritask.sdk.scheduler_api import (
     ADDRESS_HEADER,
     SIGNATURE_HEADER,
@@ -29,77 +28,57 @@ from veritask.sdk.scheduler_api import (
     StatusReport,
     TaskLogs,
 )
-from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute
+from veritask.serving import BodyLimitMiddleware, BoundedJsonRoute, install_refusals
 
-from .refusals import Refused
+from .desk import WorkerDesk
+from .metrics import Metrics
+from .settings import SchedulerSettings
 
-if TYPE_CHECKING:
-    from .service import Scheduler
-
-__all__ = ["create_app"]
-
-log = logging.getLogger("veritask.scheduler.api")
+__all__ = ["PoolIdentity", "create_app"]
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(item) for item in error.get("loc", ()))
-        reason = error.get("ctx", {}).get("error", "")  # why JSON could not be decoded
-        parts.append(f"{where}: {error.get('msg', 'invalid')}" + (f" ({reason})" if reason else ""))
-    return "; ".join(parts) + ": see /docs for this route"
+@dataclass(frozen=True)
+class PoolIdentity:
+    """Who this scheduler is, as a registration answers it: the workerpool, its owner (the
+    scheduler's key), the hub and the chain id."""
+
+    workerpool: str
+    owner: str
+    hub: str
+    chain_id: int
 
 
-def create_app(scheduler: "Scheduler") -> FastAPI:
-    settings = scheduler.settings
+def create_app(
+    settings: SchedulerSettings,
+    *,
+    desk: WorkerDesk,
+    pool: PoolIdentity,
+    health: Callable[[], dict[str, Any]],
+    metrics: Metrics,
+) -> FastAPI:
+    """The scheduler's ASGI app over `desk` (logins, work, reports, logs); `health` answers
+    /health and `metrics` feeds /metrics and counts reports. It knows nothing of the chain
+    loop, which `service.Scheduler` composes beside it."""
     app = FastAPI(title="Veritask scheduler", version=__version__)
     app.router.route_class = BoundedJsonRoute
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    desk = scheduler.desk
 
-    @app.exception_handler(Refused)
-    async def _refused(_request: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return await _refused(request, Refused("bad_request", _validation_message(exc)))
-
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        if exc.status_code == 404:
-            refusal = Refused("not_found", f"no route {request.url.path[:200]}: see /docs")
-        elif exc.status_code == 405:
-            refusal = Refused("method_not_allowed", f"{request.method} is not allowed here")
-        elif exc.status_code == 413:
-            refusal = Refused(
-                "too_large",
-                f"the body is over {settings.max_body_bytes} bytes: send logs' tails only",
-            )
-        else:
-            refusal = Refused("bad_request", f"{exc.detail}: see /docs for this route")
-        return await _refused(request, refusal)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        refusal = Refused("internal", "the scheduler failed: see its log; try again")
-        return await _refused(request, refusal)
+    install_refusals(app, service="scheduler", too_large_advice="send the tails of logs only")
 
     def worker(authorization: Annotated[str, Header()] = "") -> str:
         if not authorization.startswith("Bearer "):
-            raise Refused("bad_token", "send Authorization: Bearer <token> (log in first)")
+            raise Refusal("bad_token", "send Authorization: Bearer <token> (log in first)")
         return desk.authenticate(authorization.removeprefix("Bearer ").strip())
 
     Worker = Annotated[str, Depends(worker)]
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        return scheduler.health()
+    def health_route() -> dict[str, Any]:
+        return health()
 
     @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(scheduler.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    def metrics_route() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/v1/workers/challenge")
     def challenge(body: ChallengeRequest) -> ChallengeResponse:
@@ -114,10 +93,10 @@ def create_app(scheduler: "Scheduler") -> FastAPI:
     def register(body: Registration, address: Worker) -> RegistrationResponse:
         desk.register(address, body)
         return RegistrationResponse(
-            workerpool=scheduler.workerpool,
-            workerpool_owner=scheduler.account.address,
-            hub=scheduler.hub.deployment.hub,
-            chain_id=scheduler.hub.deployment.chain_id,
+            workerpool=pool.workerpool,
+            workerpool_owner=pool.owner,
+            hub=pool.hub,
+            chain_id=pool.chain_id,
             heartbeat_s=settings.heartbeat_s,
             lost_after_s=settings.lost_after_s,
         )
@@ -137,7 +116,7 @@ def create_app(scheduler: "Scheduler") -> FastAPI:
     @app.post("/v1/tasks/{task_id}/status")
     def status(task_id: str, body: StatusReport, address: Worker) -> StatusAck:
         desk.report(address, task_id, body)
-        scheduler.metrics.reports.labels(body.status.value).inc()
+        metrics.reports.labels(body.status.value).inc()
         return StatusAck()
 
     @app.get("/v1/tasks/{task_id}/logs")

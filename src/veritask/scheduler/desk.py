@@ -29,6 +29,7 @@ from veritask.domain.ids import from_hex, to_hex
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tasks import authorization_hash
+from veritask.errors import Refusal
 from veritask.sdk.scheduler_api import (
     AppSpec,
     Assignment,
@@ -44,10 +45,10 @@ from veritask.sdk.scheduler_api import (
 )
 
 from . import transitions
-from .refusals import Refused, check_registration, clean_report
 from .store import DealRow, ReplicateRow, TaskRow, WorkerRow
+from .worker_input import check_registration, clean_report
 
-__all__ = ["Refused", "StateLock", "WorkerDesk"]
+__all__ = ["StateLock", "WorkerDesk"]
 
 _CHALLENGE_TTL_S = 60.0
 # Challenges waiting for a login: past this many, the oldest is forgotten (memory is bounded
@@ -88,7 +89,7 @@ def _recover(message: str, signature: str) -> str:
             Account.recover_message(encode_defunct(text=message), signature=signature)
         ).lower()
     except (BadSignature, ValidationError, ValueError, TypeError) as exc:
-        raise Refused(
+        raise Refusal(
             "bad_signature",
             "the signature is not 65 bytes of 0x hex that recover to an address: sign the "
             "message with EIP-191 (personal_sign)",
@@ -143,7 +144,7 @@ class WorkerDesk:
 
     def challenge(self, address: str) -> str:
         if not is_address(address):
-            raise Refused(
+            raise Refusal(
                 "bad_address", f"{address[:64]!r} is not an address: send your 0x address"
             )
         value = secrets.token_hex(16)
@@ -161,15 +162,15 @@ class WorkerDesk:
         with self._lock:
             issued = self._challenges.pop(challenge, None)  # used once, right or wrong
         if issued is None or issued[0] != address or issued[1] < self._clock():
-            raise Refused("bad_challenge", "unknown, used or expired challenge: ask a new one")
+            raise Refusal("bad_challenge", "unknown, used or expired challenge: ask a new one")
         if _recover(login_message(address, challenge), signature) != address:
-            raise Refused("bad_signature", "the signature is not the address's: sign with its key")
+            raise Refusal("bad_signature", "the signature is not the address's: sign with its key")
         expires = int(self._clock() + self._token_ttl_s)
         mac = hmac.new(self._secret, f"{address}.{expires}".encode(), hashlib.sha256).hexdigest()
         return f"{address}.{expires}.{mac}"
 
     def authenticate(self, token: str) -> str:
-        """The worker address a token was issued to; Refused(401) otherwise."""
+        """The worker address a token was issued to; Refusal (bad_token) otherwise."""
         parts = token.split(".")
         if len(parts) == 3:
             address, expires, mac = parts
@@ -181,7 +182,7 @@ class WorkerDesk:
                 and int(expires) > self._clock()
             ):
                 return address
-        raise Refused("bad_token", "missing, invalid or expired token: log in again")
+        raise Refusal("bad_token", "missing, invalid or expired token: log in again")
 
     def register(self, worker: str, registration: Registration) -> None:
         check_registration(registration)
@@ -221,7 +222,7 @@ class WorkerDesk:
     def _worker(self, session: Session, worker: str) -> WorkerRow:
         row = session.get(WorkerRow, worker)
         if row is None:
-            raise Refused("not_registered", "register before asking for work")
+            raise Refusal("not_registered", "register before asking for work")
         return row
 
     async def wait_for_work(self, worker: str, wait_s: float) -> Assignment | None:
@@ -337,7 +338,7 @@ class WorkerDesk:
             if report.status not in _PROGRESS:
                 self._lock.notify_all()
         if not accepted:
-            raise Refused(
+            raise Refusal(
                 "unknown_replicate",
                 f"no replicate of task {task_id[:80]} for you: report only the tasks the "
                 "scheduler gave you",
@@ -348,14 +349,14 @@ class WorkerDesk:
         task_id = task_id.lower()
         now = self._clock()
         if not now - self._skew_s <= timestamp <= now + self._skew_s:
-            raise Refused(
-                "stale_request",
+            raise Refusal(
+                "stale_timestamp",
                 f"the timestamp is more than {self._skew_s} s from the scheduler's clock "
                 f"({int(now)}): sign again now, and check this machine's clock",
             )
         signer = _recover(task_logs_message(task_id, timestamp), signature)
         if signer != address.lower():
-            raise Refused("bad_signature", "the signature is not the address's: sign with its key")
+            raise Refusal("bad_signature", "the signature is not the address's: sign with its key")
         with self._sessions() as session:
             row = session.execute(
                 select(TaskRow, DealRow)
@@ -363,10 +364,10 @@ class WorkerDesk:
                 .where(TaskRow.task_id == task_id)
             ).first()
             if row is None:
-                raise Refused("unknown_task", f"this scheduler has no task {task_id[:80]}")
+                raise Refusal("unknown_task", f"this scheduler has no task {task_id[:80]}")
             task, deal = row[0], row[1]
             if signer not in (deal.requester, deal.beneficiary):
-                raise Refused(
+                raise Refusal(
                     "not_requester",
                     "only the deal's requester or beneficiary may read the logs: sign with "
                     "that wallet",

@@ -13,63 +13,24 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import func, select
 
 from veritask.chain.hub import Hub
 from veritask.chain.node import Node
 from veritask.errors import InvalidInput, VeritaskError
 from veritask.sdk.wallet import load_key_file
-from veritask.serving import RunningServer, serve_app_in_thread
+from veritask.serving import RunningServer, make_engine, migrate, serve_app_in_thread
 
-from .api import create_app
+from .api import PoolIdentity, create_app
 from .chain_sync import ChainSync
 from .desk import StateLock, WorkerDesk
 from .driver import Driver
+from .metrics import Metrics
 from .settings import SchedulerSettings
-from .store import TaskRow, WorkerRow, make_engine, make_sessions, migrate
+from .store import MIGRATIONS, make_sessions
 
-__all__ = ["Metrics", "Scheduler"]
+__all__ = ["Scheduler"]
 
 log = logging.getLogger("veritask.scheduler")
-
-
-class Metrics:
-    """Prometheus metrics of one scheduler, in its own registry."""
-
-    def __init__(self, scheduler: Scheduler) -> None:
-        self.registry = CollectorRegistry()
-        self.assignments = Counter(
-            "veritask_scheduler_assignments", "replicates assigned", registry=self.registry
-        )
-        self.reports = Counter(
-            "veritask_scheduler_reports", "worker reports", ["status"], registry=self.registry
-        )
-        self.transactions = Counter(
-            "veritask_scheduler_transactions",
-            "transactions sent",
-            ["kind", "outcome"],
-            registry=self.registry,
-        )
-        tasks = Gauge(
-            "veritask_scheduler_tasks", "tasks by state", ["state"], registry=self.registry
-        )
-        workers = Gauge("veritask_scheduler_workers", "workers alive", registry=self.registry)
-        self.head = Gauge("veritask_scheduler_block", "last block followed", registry=self.registry)
-
-        def counts() -> None:
-            with scheduler.sessions() as session:
-                rows = session.execute(
-                    select(TaskRow.state, func.count()).group_by(TaskRow.state)
-                ).all()
-                alive = session.execute(
-                    select(func.count()).select_from(WorkerRow).where(WorkerRow.lost.is_(False))
-                ).scalar_one()
-            for state, count in rows:
-                tasks.labels(state).set(count)
-            workers.set(alive)
-
-        self.refresh = counts
 
 
 class Scheduler:
@@ -111,10 +72,10 @@ class Scheduler:
                 f"{account.address}: run the scheduler with the owner's key"
             )
         self.engine = make_engine(settings.resolved_database_url())
-        migrate(self.engine)
+        migrate(self.engine, MIGRATIONS)
         self.sessions = make_sessions(self.engine)
         self.lock = StateLock()
-        self.metrics = Metrics(self)
+        self.metrics = Metrics(self.sessions)
         self.sync = ChainSync(
             hub,
             self.workerpool,
@@ -154,7 +115,18 @@ class Scheduler:
             clock=clock,
             on_assignment=self.metrics.assignments.inc,
         )
-        self.app: FastAPI = create_app(self)
+        self.app: FastAPI = create_app(
+            settings,
+            desk=self.desk,
+            pool=PoolIdentity(
+                workerpool=self.workerpool,
+                owner=account.address,
+                hub=self.hub.deployment.hub,
+                chain_id=self.hub.deployment.chain_id,
+            ),
+            health=self.health,
+            metrics=self.metrics,
+        )
         self.last_error = ""
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None

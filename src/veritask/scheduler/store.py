@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,16 +18,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
-from sqlalchemy.pool import StaticPool
 
 from veritask.domain.tasks import deadlines
 
 __all__ = [
+    "MIGRATIONS",
     "Base",
     "ContributionRow",
     "CursorRow",
@@ -38,10 +34,11 @@ __all__ = [
     "TaskRow",
     "TaskState",
     "WorkerRow",
-    "make_engine",
     "make_sessions",
-    "migrate",
 ]
+
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # the Alembic script location
 
 
 class TaskState:
@@ -186,37 +183,5 @@ class WorkerRow(Base):
     lost: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and cross-thread use."""
-    if url.startswith("sqlite"):
-        memory = url in ("sqlite://", "sqlite:///:memory:")
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=StaticPool if memory else None,
-        )
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(connection, _record):  # type: ignore[no-untyped-def]
-            cursor = connection.cursor()
-            if not memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
 def make_sessions(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def migrate(engine: Engine) -> None:
-    """Brings the schema to the latest Alembic revision (idempotent)."""
-    config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")

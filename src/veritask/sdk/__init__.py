@@ -72,11 +72,8 @@ from .market import (
     BookPage,
     MarketClient,
     MarketDeal,
-    MarketError,
     MarketEvent,
     MarketOrder,
-    MarketRejected,
-    MarketUnavailable,
     sign_unpublish,
     tag_name,
 )
@@ -121,14 +118,13 @@ from .projects import (
 )
 from .results import DownloadedResult, Results
 from .run import RunPlan, RunRequest, RunResult, Runs, request_params
-from .scheduler_api import ReplicateLog, SchedulerApiError, SchedulerClient, TaskLogs
+from .scheduler_api import ReplicateLog, SchedulerClient, TaskLogs
 from .session import ChainSession
 from .storage import StorageClient
 from .task_logs import (
     GIVEN_UP,
     SchedulerWatch,
     TaskLogsReader,
-    TaskLogsRefused,
     failing_replicate,
     tail,
 )
@@ -190,11 +186,8 @@ __all__ = [
     "KeystoreKdf",
     "MarketClient",
     "MarketDeal",
-    "MarketError",
     "MarketEvent",
     "MarketOrder",
-    "MarketRejected",
-    "MarketUnavailable",
     "OrderKind",
     "OrderStatus",
     "Orders",
@@ -206,13 +199,11 @@ __all__ = [
     "RunRequest",
     "RunResult",
     "Runs",
-    "SchedulerApiError",
     "SchedulerClient",
     "SchedulerWatch",
     "StorageClient",
     "TaskLogs",
     "TaskLogsReader",
-    "TaskLogsRefused",
     "TaskStatus",
     "TaskView",
     "TxSummary",

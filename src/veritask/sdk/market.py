@@ -8,8 +8,8 @@ of an order, and a live stream of book changes (server-sent events).
     for event in market.stream(timeout_s=30): ...
 
 Refusals raise `MarketRejected` (an `InvalidInput`) carrying the market's machine-readable
-`code` (`bad_signature`, `not_owner`, ...); a market that does not answer raises
-`MarketUnavailable`. This module must not import the market service.
+`code` (`bad_order_signature`, `not_owner`, ...); a market that does not answer raises
+`MarketUnavailable` (both in `veritask.errors`). This module must not import the market service.
 """
 
 from __future__ import annotations
@@ -17,17 +17,27 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 import httpx
 from eth_utils.crypto import keccak
+from pydantic import BaseModel, ValidationError
 
 from veritask.domain.amounts import format_rlc
 from veritask.domain.orders import Order
 from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tags import tag_int
-from veritask.errors import InvalidInput, ServiceError
+from veritask.errors import InvalidInput, MarketRejected, MarketUnavailable
 
+from .http import read_refusal
+from .market_api import (
+    BookPageJson,
+    MarketDeal,
+    MarketEvent,
+    OrderDealsJson,
+    OrderJson,
+    OrderStatus,
+)
 from .orders import TAG_NAMES, OrderKind, order_from_json, order_to_json, parse_tag
 
 __all__ = [
@@ -36,11 +46,8 @@ __all__ = [
     "BookPage",
     "MarketClient",
     "MarketDeal",
-    "MarketError",
     "MarketEvent",
     "MarketOrder",
-    "MarketRejected",
-    "MarketUnavailable",
     "cheapest_order",
     "closest_workerpool_order",
     "sign_unpublish",
@@ -50,7 +57,6 @@ __all__ = [
 
 # What an owner signs (EIP-191) to take an order out of a market's book.
 UNPUBLISH_PREFIX = b"veritask market: unpublish order "
-MarketEventName = Literal["published", "updated", "removed"]
 # How many of the best orders a run looks at before giving up on the market (each one is
 # checked on chain, since the market may lag the chain by a few blocks).
 CANDIDATES = 20
@@ -69,27 +75,13 @@ def sign_unpublish(order_hash: bytes, published_at: float, private_key: bytes | 
     return sign_hash_eip191(unpublish_hash(order_hash, published_at), private_key)
 
 
-class MarketError(ServiceError):
-    """The market refused or failed; `code` is its machine-readable reason."""
-
-    def __init__(self, message: str, code: str = "", status: int = 0) -> None:
-        super().__init__(message, code)
-        self.status = status
-
-
-class MarketRejected(MarketError, InvalidInput):
-    """The market refused the request (HTTP 4xx): the message says what to change."""
-
-
-class MarketUnavailable(MarketError):
-    """The market did not answer, or failed (HTTP 5xx)."""
-
-
 @dataclass(frozen=True)
 class MarketOrder:
+    """An order of the market's book, its signed order typed (the wire's `OrderJson`)."""
+
     order_hash: str
     kind: OrderKind
-    status: str  # open, filled, cancelled, owner_changed, unpublished, invalid
+    status: OrderStatus
     signer: str
     price: int  # nRLC; a request's workerpool max price
     volume: int
@@ -101,19 +93,12 @@ class MarketOrder:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MarketOrder:
-        return cls(
-            order_hash=str(data["order_hash"]),
-            kind=data["kind"],
-            status=str(data["status"]),
-            signer=str(data["signer"]),
-            price=int(data["price"]),
-            volume=int(data["volume"]),
-            consumed=int(data["consumed"]),
-            remaining=int(data["remaining"]),
-            published_at=float(data["published_at"]),
-            updated_at=float(data["updated_at"]),
-            order=order_from_json(data["order"], source="the market's order"),
-        )
+        return cls.from_wire(_wire(OrderJson, data))
+
+    @classmethod
+    def from_wire(cls, wire: OrderJson) -> MarketOrder:
+        fields = wire.model_dump(exclude={"order"})
+        return cls(**fields, order=order_from_json(wire.order, source="the market's order"))
 
     def as_json(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -123,32 +108,27 @@ class MarketOrder:
 
 @dataclass(frozen=True)
 class BookPage:
+    """One page of a book (the wire's `BookPageJson`), its orders typed."""
+
     kind: OrderKind
     orders: tuple[MarketOrder, ...]
     count: int  # orders matching the filters, over all pages
     next: str | None  # pass as `after` for the next page
 
 
-@dataclass(frozen=True)
-class MarketDeal:
-    deal_id: str
-    app_hash: str
-    dataset_hash: str
-    workerpool_hash: str
-    request_hash: str
-    volume: int
-    block_number: int
-    log_index: int
-    tx_hash: str
+_Wire = TypeVar("_Wire", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class MarketEvent:
-    event: MarketEventName
-    order_hash: str
-    kind: OrderKind
-    status: str
-    remaining: int
+def _wire(model: type[_Wire], data: Any) -> _Wire:
+    """The market's answer as its wire model; a malformed one is the market failing."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise MarketUnavailable(
+            f"the market answered a malformed {model.__name__}: {exc.error_count()} errors, "
+            f"first {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
+            code="unavailable",
+        ) from exc
 
 
 def _hash_text(order_hash: bytes | str) -> str:
@@ -198,19 +178,17 @@ class MarketClient:
         return self._decode(response)
 
     def _decode(self, response: httpx.Response) -> Any:
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if response.is_success and data is not None:
-            return data
-        code = data.get("error", "") if isinstance(data, dict) else ""
-        message = data.get("message", "") if isinstance(data, dict) else ""
-        text = message or f"HTTP {response.status_code} from {response.request.url}"
+        if response.is_success:
+            try:
+                return response.json()
+            except ValueError:
+                pass  # not the market's answer: refused below as unavailable
+        refusal = read_refusal(response)
+        code, text = refusal.code, refusal.message
         error = f"the market refused: {text} ({code})" if code else f"the market: {text}"
-        if 400 <= response.status_code < 500:
-            raise MarketRejected(error, code=code, status=response.status_code)
-        raise MarketUnavailable(error, code=code or "unavailable", status=response.status_code)
+        if 400 <= refusal.status < 500:
+            raise MarketRejected(error, code=code, status=refusal.status)
+        raise MarketUnavailable(error, code=code or "unavailable", status=refusal.status)
 
     def publish(self, order: Order) -> MarketOrder:
         """Adds a signed order to the book (the market checks it against the chain)."""
@@ -231,7 +209,7 @@ class MarketClient:
 
     def deals(self, order_hash: bytes | str) -> list[MarketDeal]:
         data = self._request("GET", f"/orders/{_hash_text(order_hash)}/deals")
-        return [MarketDeal(**deal) for deal in data["deals"]]
+        return list(_wire(OrderDealsJson, data).deals)
 
     def book(
         self,
@@ -276,12 +254,12 @@ class MarketClient:
             "after": after,
         }
         given = {name: value for name, value in params.items() if value is not None}
-        data = self._request("GET", f"/books/{kind}", params=given)
+        page = _wire(BookPageJson, self._request("GET", f"/books/{kind}", params=given))
         return BookPage(
-            kind=kind,
-            orders=tuple(MarketOrder.from_json(item) for item in data["orders"]),
-            count=int(data["count"]),
-            next=data.get("next"),
+            kind=page.kind,
+            orders=tuple(MarketOrder.from_wire(item) for item in page.orders),
+            count=page.count,
+            next=page.next,
         )
 
     def iter_book(self, kind: OrderKind, **filters: Any) -> Iterator[MarketOrder]:
@@ -310,13 +288,7 @@ class MarketClient:
                         event_name = line.removeprefix("event:").strip()
                     elif line.startswith("data:") and event_name:
                         data = json.loads(line.removeprefix("data:"))
-                        yield MarketEvent(
-                            event=data["event"],
-                            order_hash=data["order_hash"],
-                            kind=data["kind"],
-                            status=data["status"],
-                            remaining=int(data["remaining"]),
-                        )
+                        yield _wire(MarketEvent, data)
                         event_name = ""
         except httpx.HTTPError as exc:
             raise MarketUnavailable(

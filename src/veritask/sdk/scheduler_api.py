@@ -19,7 +19,11 @@ from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, ConfigDict, Field
 
 from veritask.domain.cid import ADDRESS_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from veritask.errors import ServiceError
+
+# SchedulerApiError stays in __all__ while worker/agent.py and cli/watch.py import it here.
+from veritask.errors import SchedulerApiError
+
+from .http import read_refusal
 
 __all__ = [
     "ADDRESS_HEADER",
@@ -46,15 +50,6 @@ __all__ = [
     "login_message",
     "task_logs_message",
 ]
-
-
-class SchedulerApiError(ServiceError):
-    """The scheduler refused a request or did not answer. `status` is the HTTP status (0
-    when nothing answered) and `code` the scheduler's machine-readable error code."""
-
-    def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
-        super().__init__(message, code)
-        self.status = status
 
 
 def login_message(address: str, challenge: str) -> str:
@@ -304,18 +299,11 @@ class SchedulerClient:
                 f"scheduler {self.base_url} did not answer {method} {path}: {exc}"
             ) from exc
         if response.status_code >= 400:
-            code, message = "", response.text[:300]
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict):  # every service's refusal: {"error": code, "message"}
-                code = str(body.get("error") or body.get("code") or "")
-                message = str(body.get("message", message))
+            refusal = read_refusal(response)
             raise SchedulerApiError(
-                f"scheduler refused {method} {path} ({response.status_code}): {message}",
-                status=response.status_code,
-                code=code,
+                f"scheduler refused {method} {path} ({refusal.status}): {refusal.message}",
+                status=refusal.status,
+                code=refusal.code,
             )
         return response
 

@@ -28,6 +28,8 @@ from veritask.domain.cid import (
 from veritask.errors import InvalidInput, StorageError
 from veritask.files import open_atomically
 
+from .http import read_refusal
+
 __all__ = ["DEFAULT_MAX_DOWNLOAD_BYTES", "DEFAULT_STORAGE_TIMEOUT_S", "StorageClient"]
 
 DEFAULT_STORAGE_TIMEOUT_S = 10.0
@@ -86,17 +88,11 @@ class StorageClient:
             ) from exc
 
     def _refused(self, action: str, response: httpx.Response) -> StorageError:
-        code, message = "", response.text[:200]
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            code = str(body.get("error", ""))
-            message = str(body.get("message", message))
+        refusal = read_refusal(response)
+        code = refusal.code
         return StorageError(
-            f"storage at {self.base_url} refused {action} (HTTP {response.status_code}"
-            f"{', ' + code if code else ''}): {message}",
+            f"storage at {self.base_url} refused {action} (HTTP {refusal.status}"
+            f"{', ' + code if code else ''}): {refusal.message}",
             code=code,
         )
 

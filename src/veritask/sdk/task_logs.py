@@ -16,14 +16,13 @@ from types import TracebackType
 
 from veritask.domain.ids import task_id, to_hex
 from veritask.domain.tasks import TaskStatus
-from veritask.errors import InvalidInput
+from veritask.errors import InvalidInput, SchedulerApiError, TaskLogsRefused
 
 from .client import Veritask
 from .deals import Deals, DealView
 from .scheduler_api import (
     ReplicateLog,
     ReplicateStatus,
-    SchedulerApiError,
     SchedulerClient,
     TaskLogs,
 )
@@ -32,7 +31,6 @@ __all__ = [
     "GIVEN_UP",
     "SchedulerWatch",
     "TaskLogsReader",
-    "TaskLogsRefused",
     "failing_replicate",
     "tail",
 ]
@@ -40,11 +38,6 @@ __all__ = [
 GIVEN_UP = frozenset({"failed", "claimed"})  # the scheduler's states of a task it gave up
 _REFUSALS = (401, 403, 404)
 _FAILURE_STATUSES = frozenset(status.value for status in ReplicateStatus if status.failure)
-
-
-class TaskLogsRefused(SchedulerApiError, InvalidInput):
-    """The scheduler refused to show a task's logs (401 bad signature or clock, 403 not the
-    requester, 404 unknown task): change the wallet, the task or the scheduler URL."""
 
 
 def tail(text: str, lines: int = 10) -> str:

@@ -10,12 +10,10 @@ an IPFS-gateway-style download. It talks to no other service; see docs/storage.m
 from .app import StorageMetrics, create_app, open_store
 from .blobs import BlobStore, FilesystemBlobStore
 from .kubo import KUBO_MAX_BLOB_BYTES, KuboBlobStore
-from .refusals import ERROR_STATUS
 from .server import RunningServer, serve_app_in_thread, serve_in_thread
 from .settings import StorageSettings
 
 __all__ = [
-    "ERROR_STATUS",
     "KUBO_MAX_BLOB_BYTES",
     "BlobStore",
     "FilesystemBlobStore",

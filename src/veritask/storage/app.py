@@ -4,6 +4,7 @@ health and Prometheus metrics. Holds no state but its `BlobStore`."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -13,15 +14,17 @@ from starlette.concurrency import run_in_threadpool
 
 from veritask import __version__
 from veritask.domain.cid import cid_of, parse_cid
-from veritask.errors import InvalidInput, StorageError
+from veritask.errors import InvalidInput, Refusal, StorageError
+from veritask.serving import REFUSAL_STATUS, install_refusals
 
 from .auth import check_allowed, check_fresh, check_signature, read_claim
 from .blobs import BlobStore, FilesystemBlobStore
 from .kubo import KuboBlobStore
-from .refusals import install_error_handlers, logger
 from .settings import StorageSettings
 
 __all__ = ["StorageMetrics", "create_app", "open_store"]
+
+logger = logging.getLogger("veritask.storage")
 
 # One year, as IPFS gateways do: a CID's content never changes.
 _IMMUTABLE = "public, max-age=29030400, immutable"
@@ -79,6 +82,16 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _storage_refusal(exc: Exception) -> Refusal:
+    # A backend's own code when the vocabulary has it; else the backend failed: internal.
+    code = getattr(exc, "code", "")
+    return Refusal(code if code in REFUSAL_STATUS else "internal", str(exc))
+
+
+def _invalid_input(exc: Exception) -> Refusal:
+    return Refusal("bad_request", str(exc))
+
+
 def create_app(
     settings: StorageSettings | None = None,
     *,
@@ -94,7 +107,11 @@ def create_app(
     app.state.settings = settings
     app.state.store = blobs
     app.state.metrics = metrics
-    install_error_handlers(app)
+    install_refusals(
+        app,
+        service="storage",
+        translate={StorageError: _storage_refusal, InvalidInput: _invalid_input},
+    )
 
     @app.post("/upload")
     async def upload(request: Request) -> dict[str, object]:

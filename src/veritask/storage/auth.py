@@ -19,6 +19,7 @@ from veritask.domain.cid import (
     TIMESTAMP_HEADER,
     upload_message,
 )
+from veritask.domain.ids import from_hex
 from veritask.errors import StorageError
 
 __all__ = ["UploadClaim", "check_allowed", "check_fresh", "check_signature", "read_claim"]
@@ -56,7 +57,7 @@ def read_claim(headers: Mapping[str, str]) -> UploadClaim:
         raise StorageError(f"{TIMESTAMP_HEADER} must be unix seconds", code="bad_auth")
     if not _SIGNATURE.match(signature):
         raise StorageError(f"{SIGNATURE_HEADER} must be 65 bytes in 0x hex", code="bad_auth")
-    return UploadClaim(address.lower(), int(timestamp), bytes.fromhex(signature[2:]))
+    return UploadClaim(address.lower(), int(timestamp), from_hex(signature))
 
 
 def check_fresh(claim: UploadClaim, now_s: float, max_skew_s: int) -> None:

@@ -1,4 +1,4 @@
-"""Alembic environment of the scheduler: runs on the connection `store.migrate` passes."""
+"""Alembic environment of the scheduler: runs on the connection `serving.migrate` passes."""
 
 from __future__ import annotations
 

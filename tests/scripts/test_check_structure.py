@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_structure.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_structure.py"
 
 
 @pytest.fixture(scope="module")
