@@ -19,8 +19,6 @@ from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, ConfigDict, Field
 
 from veritask.domain.cid import ADDRESS_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-
-# SchedulerApiError stays in __all__ while worker/agent.py and cli/watch.py import it here.
 from veritask.errors import SchedulerApiError
 
 from .http import read_refusal
@@ -41,7 +39,6 @@ __all__ = [
     "RegistrationResponse",
     "ReplicateLog",
     "ReplicateStatus",
-    "SchedulerApiError",
     "SchedulerClient",
     "StatusAck",
     "StatusReport",

@@ -33,6 +33,7 @@ from veritask.domain.tasks import ContributionStatus
 from veritask.errors import (
     ChainError,
     InvalidInput,
+    SchedulerApiError,
     StorageError,
     ToolError,
     TransactionPending,
@@ -44,7 +45,6 @@ from veritask.sdk.scheduler_api import (
     Registration,
     RegistrationResponse,
     ReplicateStatus,
-    SchedulerApiError,
     SchedulerClient,
     StatusReport,
     WorkKind,
