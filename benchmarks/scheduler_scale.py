@@ -67,7 +67,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
 from veritask.scheduler.store import ReplicateRow, WorkerRow
 from veritask.sdk.scheduler_api import Registration, login_message
 from veritask.sdk.storage import StorageClient

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
 from veritask.sdk.storage import StorageClient
 from veritask.worker.apps.build import build_app
 

@@ -19,7 +19,7 @@ from eth_utils.crypto import keccak
 from typer.testing import Result
 
 from tests.cli.conftest import Cli, assert_error
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.domain.orders import AppOrder
 from veritask.domain.signing import sign_order

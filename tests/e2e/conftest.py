@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.sdk.scheduler_api import SchedulerClient, TaskLogs
 from veritask.worker.apps.build import DemoApp, build_app, install_app

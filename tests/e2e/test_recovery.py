@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.e2e.conftest import finalize_events, logs_of, wait_for
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.scheduler.store import ReplicateRow
 from veritask.worker.apps.build import DemoApp

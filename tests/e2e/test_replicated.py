@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import finalize_events, logs_of, wait_for
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.worker.apps.build import DemoApp
 

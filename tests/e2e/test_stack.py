@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import wait_for
 from tests.postgres import fresh_database
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
 from veritask.worker.apps.build import DemoApp
 
 pytestmark = [pytest.mark.anvil, pytest.mark.podman, pytest.mark.postgres]

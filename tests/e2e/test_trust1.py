@@ -29,7 +29,7 @@ from tests.e2e.conftest import (
 )
 from veritask.chain.compiler import compile_contract
 from veritask.chain.transactions import send
-from veritask.cli.stack import RLC, Stack
+from veritask.devnet.stack import RLC, Stack
 from veritask.domain.cid import cid_of
 from veritask.domain.ids import task_id
 from veritask.sdk.storage import StorageClient
