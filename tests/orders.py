@@ -24,6 +24,7 @@ from veritask.domain.orders import (
     WorkerpoolOrder,
 )
 from veritask.domain.signing import sign_order
+from veritask.domain.tags import tag_bytes, tag_int
 
 __all__ = ["DealOrders", "SigningKeys", "make_deal", "signed_orders"]
 
@@ -94,18 +95,19 @@ def make_deal(
     trust: int = 1,
     category: int = 0,
     tag: bytes = ZERO_BYTES32,
+    app_tag: bytes = ZERO_BYTES32,
     params: str = "",
     callback: str = ZERO_ADDRESS,
     beneficiary: str | None = None,
     salt: bytes = ZERO_BYTES32,
 ) -> DealOrders:
     """Four unsigned orders that match: each offer at its price and `volume`, the request
-    at those prices as maxima. `tag` is the request's and the workerpool order's; `salt`
-    is every order's (a new salt gives new orders for the same assets); the beneficiary
-    is the requester unless given."""
+    at those prices as maxima. `tag` is the request's and the workerpool order's, `app_tag`
+    the app order's (the workerpool order gets both); `salt` is every order's (a new salt
+    gives new orders for the same assets); the beneficiary is the requester unless given."""
     with_dataset = int(dataset, 16) != 0
     return DealOrders(
-        app_order=AppOrder(app=app, appprice=app_price_nrlc, volume=volume, salt=salt),
+        app_order=AppOrder(app=app, appprice=app_price_nrlc, volume=volume, tag=app_tag, salt=salt),
         dataset_order=(
             DatasetOrder(dataset=dataset, datasetprice=dataset_price_nrlc, volume=volume, salt=salt)
             if with_dataset
@@ -115,7 +117,7 @@ def make_deal(
             workerpool=workerpool,
             workerpoolprice=workerpool_price_nrlc,
             volume=volume,
-            tag=tag,
+            tag=tag_bytes(tag_int(tag) | tag_int(app_tag)),
             category=category,
             trust=trust,
             salt=salt,
@@ -155,6 +157,7 @@ def signed_orders(
     trust: int = 1,
     category: int = 0,
     tag: bytes = ZERO_BYTES32,
+    app_tag: bytes = ZERO_BYTES32,
     params: str = "",
     callback: str = ZERO_ADDRESS,
     beneficiary: str | None = None,
@@ -173,6 +176,7 @@ def signed_orders(
         trust=trust,
         category=category,
         tag=tag,
+        app_tag=app_tag,
         params=params,
         callback=callback,
         beneficiary=beneficiary,
