@@ -1,5 +1,6 @@
-"""End-to-end fixtures: one `Stack` per module (anvil, storage, scheduler, workers as
-subprocesses, podman), demo apps installed, and helpers that wait for tasks on chain."""
+"""End-to-end fixtures: one `Stack` per module (anvil, storage, market, scheduler, workers
+as subprocesses, podman), demo apps installed, and helpers that wait for tasks on chain.
+Deals are made as a user makes them: `tests/e2e/journeys.py`."""
 
 from __future__ import annotations
 
