@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from veritask.cli.devnet_process import publish_demo_orders, register_demo_assets
-from veritask.cli.stack import Stack
+from veritask.devnet.process import publish_demo_orders, register_demo_assets
+from veritask.devnet.stack import Stack
 from veritask.sdk import Profile, RunRequest, TaskStatus, Veritask
 from veritask.sdk.results import Results
 

@@ -17,9 +17,10 @@ the scheduler's (plus the Stack's idle storage service). Phases:
    `--heartbeat-s`, both loops started at a random offset (steady state, no herd); after
    one `wait_s` of warm-up, `--idle-s` of samples. With no work every poll should end at
    `wait_s`: the table shows the overshoot (latency - wait_s).
-3. work: one deal of `--tasks` trust-1 tasks is matched (`Stack.request`) for a
-   registered app that nobody runs. A worker that gets a task reports `started` and then
-   holds it, heartbeating but no longer asking, as a worker running a long app does.
+3. work: one deal of `--tasks` trust-1 tasks is matched (the SDK's `Runs.submit` of a run
+   prepared before the swarm starts) for a registered app that nobody runs. A worker that
+   gets a task reports `started` and then holds it, heartbeating but no longer asking, as a
+   worker running a long app does.
    Why hold rather than report a failure: `aborted` makes the scheduler hand the task to
    the next worker, forever (1 000 workers x N tasks of churn), and `fetch_failed` fails
    the task after `worker_failures_to_fail` tries; holding gives each task exactly one
@@ -57,7 +58,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from eth_account import Account
@@ -67,8 +68,11 @@ from eth_utils.crypto import keccak
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
+from veritask.domain.orders import AppOrder
+from veritask.domain.signing import sign_order
 from veritask.scheduler.store import ReplicateRow, WorkerRow
+from veritask.sdk import Profile, RunPlan, RunRequest, Runs, Veritask, random_salt
 from veritask.sdk.scheduler_api import Registration, login_message
 from veritask.sdk.storage import StorageClient
 
@@ -362,9 +366,31 @@ def _register_app(stack: Stack) -> str:
     return stack.register_app("bench", f"/ipfs/{cid}", hashlib.sha256(code).digest())
 
 
+def _prepared_run(stack: Stack, app: str, tasks: int) -> tuple[Runs, RunPlan]:
+    """The requester's run of `tasks` trust-1 tasks through the SDK, prepared (orders
+    checked on chain, nothing sent), so that only `submit` (the one matchOrders) is timed.
+    The offers are passed as order files are (`veritask run --app-order --workerpool-order`):
+    the app developer's free order, built here with `veritask.domain`, and the stack's
+    workerpool order. No market: it would run in this process, beside the scheduler."""
+    developer = stack.accounts["app developer"]
+    app_order = AppOrder(app, 0, tasks, salt=random_salt())
+    signed = cast(AppOrder, sign_order(app_order, stack.protocol.domain, developer.key))
+    profile = Profile("benchmark", rpc_url=stack.rpc_url, hub=stack.hub)
+    runs = Veritask(profile, stack.accounts["requester"]).runs
+    request = RunRequest(
+        app=app,
+        volume=tasks,
+        trust=1,
+        app_order=signed,
+        workerpool_order=stack.workerpool_order,
+    )
+    return runs, runs.prepare(request)
+
+
 def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     """Runs the swarm against the stack's scheduler; marks are (unix s, memory, CPU s)."""
     app = _register_app(stack)
+    runs, plan = _prepared_run(stack, app, args.tasks)
     config = SwarmConfig(
         url=stack.scheduler_url,
         workers=args.workers,
@@ -394,7 +420,7 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             marks[name] = {"at": at, **_memory_mib(), "cpu_s": _cpu_s()}
             if name == "match":
                 match["started_at"] = time.time()
-                stack.request(app, volume=args.tasks, trust=1)
+                runs.submit(plan)
                 match["matched_at"] = time.time()
                 ours.send("matched")
     finally:

@@ -5,21 +5,15 @@ four trust-1 tasks of category XS (C = 300 s): task 0 completed in one call, tas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
 from tests.devnet import RLC, Devnet, demo_account
+from tests.orders import SigningKeys, signed_orders
 from veritask.domain.ids import task_id
-from veritask.domain.orders import (
-    ZERO_ADDRESS,
-    AppOrder,
-    DatasetOrder,
-    RequestOrder,
-    WorkerpoolOrder,
-)
-from veritask.domain.signing import sign_hash_eip191, sign_order
+from veritask.domain.orders import ZERO_ADDRESS
+from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tasks import FINAL_DEADLINE_RATIO, authorization_hash
 
 APP_PRICE = 2 * RLC
@@ -66,39 +60,18 @@ def make_deal(devnet: Devnet, requester: LocalAccount) -> DealOnDevnet:
         developer, "deal test", "DOCKER", b"localhost/veritask/deal:1", keccak(b"deal")
     )
     workerpool = client.create_workerpool(scheduler, "deal test workerpool")
-    domain = client.domain
-    matched = client.match_orders(
-        requester,
-        cast(AppOrder, sign_order(AppOrder(app, APP_PRICE, VOLUME), domain, developer.key)),
-        DatasetOrder(),
-        cast(
-            WorkerpoolOrder,
-            sign_order(
-                WorkerpoolOrder(workerpool, WORKERPOOL_PRICE, VOLUME, category=0, trust=1),
-                domain,
-                scheduler.key,
-            ),
-        ),
-        cast(
-            RequestOrder,
-            sign_order(
-                RequestOrder(
-                    app=app,
-                    appmaxprice=APP_PRICE,
-                    workerpool=workerpool,
-                    workerpoolmaxprice=WORKERPOOL_PRICE,
-                    requester=requester.address,
-                    volume=VOLUME,
-                    category=0,
-                    trust=1,
-                    beneficiary=requester.address,
-                    params=PARAMS,
-                ),
-                domain,
-                requester.key,
-            ),
-        ),
+    orders = signed_orders(
+        client.domain,
+        SigningKeys(app=developer.key, workerpool=scheduler.key, requester=requester.key),
+        app=app,
+        workerpool=workerpool,
+        requester=requester.address,
+        app_price_nrlc=APP_PRICE,
+        workerpool_price_nrlc=WORKERPOOL_PRICE,
+        volume=VOLUME,
+        params=PARAMS,
     )
+    matched = client.match_orders(requester, *orders)
     deal = matched.deal_id
     digest = keccak(text="deal test result")
 

@@ -21,11 +21,10 @@ from eth_utils.crypto import keccak
 from web3 import EthereumTesterProvider, Web3
 from web3.types import RPCEndpoint
 
+from tests.orders import SigningKeys, signed_orders
 from veritask.chain.anvil import Anvil
 from veritask.chain.deploy import Deployment, deploy_protocol
 from veritask.chain.hub import Hub
-from veritask.domain.orders import AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder
-from veritask.domain.signing import sign_order
 
 RLC = 10**9
 ETH = 10**18
@@ -89,32 +88,16 @@ class Devnet:
             developer, "hello", "DOCKER", b"localhost/veritask/hello:1", keccak(b"hello")
         )
         workerpool = self.client.create_workerpool(pool_owner, "test workerpool")
-        domain = self.client.domain
-        self.client.match_orders(
-            requester,
-            sign_order(AppOrder(app, app_price, 1), domain, developer.key),
-            DatasetOrder(),
-            sign_order(
-                WorkerpoolOrder(workerpool, workerpool_price, 1, category=0, trust=1),
-                domain,
-                pool_owner.key,
-            ),
-            sign_order(
-                RequestOrder(
-                    app=app,
-                    appmaxprice=app_price,
-                    workerpool=workerpool,
-                    workerpoolmaxprice=workerpool_price,
-                    requester=requester.address,
-                    volume=1,
-                    category=0,
-                    trust=1,
-                    beneficiary=requester.address,
-                ),
-                domain,
-                requester.key,
-            ),
+        orders = signed_orders(
+            self.client.domain,
+            SigningKeys(app=developer.key, workerpool=pool_owner.key, requester=requester.key),
+            app=app,
+            workerpool=workerpool,
+            requester=requester.address,
+            app_price_nrlc=app_price,
+            workerpool_price_nrlc=workerpool_price,
         )
+        self.client.match_orders(requester, *orders)
 
 
 def demo_account(name: str) -> LocalAccount:

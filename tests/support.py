@@ -1,5 +1,6 @@
 """Test helpers: actors with keys, the protocol in titanoboa, and a market builder that
-registers assets, funds accounts and signs the four orders of a match."""
+registers assets, funds accounts and signs the four orders of a match (built by
+`tests.orders.make_deal`; matched here with titanoboa's `matchOrders`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from tests.orders import make_deal
 from veritask.chain.deploy import merge_hub_abi
 from veritask.domain.ids import deal_id
 from veritask.domain.orders import (
@@ -180,34 +182,28 @@ def build_market(
     workerpool = protocol.workerpools.create_workerpool(scheduler.address, "test pool")
     protocol.fund(requester, deposit)
     protocol.fund(scheduler, deposit)
+    orders = make_deal(
+        app=app,
+        dataset=dataset,
+        workerpool=workerpool,
+        requester=requester.address,
+        app_price_nrlc=app_price,
+        dataset_price_nrlc=dataset_price,
+        workerpool_price_nrlc=workerpool_price,
+        volume=volume,
+        trust=trust,
+        category=category,
+        params='{"iexec_args": "hello"}',
+    )
     return Market(
         protocol=protocol,
         app=app,
         dataset=dataset,
         workerpool=workerpool,
-        app_order=AppOrder(app=app, appprice=app_price, volume=volume),
-        dataset_order=DatasetOrder(dataset=dataset, datasetprice=dataset_price, volume=volume),
-        workerpool_order=WorkerpoolOrder(
-            workerpool=workerpool,
-            workerpoolprice=workerpool_price,
-            volume=volume,
-            category=category,
-            trust=trust,
-        ),
-        request_order=RequestOrder(
-            app=app,
-            appmaxprice=app_price,
-            dataset=dataset,
-            datasetmaxprice=dataset_price,
-            workerpool=workerpool,
-            workerpoolmaxprice=workerpool_price,
-            requester=requester.address,
-            volume=volume,
-            category=category,
-            trust=trust,
-            beneficiary=requester.address,
-            params='{"iexec_args": "hello"}',
-        ),
+        app_order=orders.app_order,
+        dataset_order=orders.dataset_order,
+        workerpool_order=orders.workerpool_order,
+        request_order=orders.request_order,
         signers={
             "app": app_owner,
             "dataset": dataset_owner,

@@ -24,6 +24,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import RPCEndpoint, TxReceipt
 
+from tests.orders import SigningKeys, signed_orders
 from veritask.chain.anvil import Anvil
 from veritask.chain.compiler import compile_contract
 from veritask.chain.deploy import deploy_protocol
@@ -33,12 +34,8 @@ from veritask.chain.transactions import send
 from veritask.domain.ids import task_id
 from veritask.domain.orders import (
     ZERO_ADDRESS,
-    AppOrder,
-    DatasetOrder,
-    RequestOrder,
-    WorkerpoolOrder,
 )
-from veritask.domain.signing import sign_hash_eip191, sign_order
+from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tasks import (
     FINAL_DEADLINE_RATIO,
     REVEAL_DEADLINE_RATIO,
@@ -186,44 +183,32 @@ def _match(
     callback: str = ZERO_ADDRESS,
 ) -> bytes:
     """Matches four freshly signed orders (salted by `name`) and returns the deal id."""
-    salt, domain = keccak(text=name), chain.client.domain
     tag = TEE_TAG if tee else bytes(32)
-    app = chain.tee_app if tee else chain.app
-    app_order = AppOrder(app, APP_PRICE, volume, tag=tag, salt=salt)
-    dataset_order = DatasetOrder(chain.dataset, DATASET_PRICE, volume, salt=salt)
-    workerpool_order = WorkerpoolOrder(
-        chain.workerpool,
-        WORKERPOOL_PRICE,
-        volume,
-        tag=tag,
-        category=CATEGORY,
-        trust=trust,
-        salt=salt,
-    )
-    request_order = RequestOrder(
-        app=app,
-        appmaxprice=APP_PRICE,
+    orders = signed_orders(
+        chain.client.domain,
+        SigningKeys(
+            app=chain["app_owner"].key,
+            dataset=chain["dataset_owner"].key,
+            workerpool=chain["scheduler"].key,
+            requester=chain["requester"].key,
+        ),
+        app=chain.tee_app if tee else chain.app,
         dataset=chain.dataset,
-        datasetmaxprice=DATASET_PRICE,
         workerpool=chain.workerpool,
-        workerpoolmaxprice=WORKERPOOL_PRICE,
         requester=chain["requester"].address,
+        app_price_nrlc=APP_PRICE,
+        dataset_price_nrlc=DATASET_PRICE,
+        workerpool_price_nrlc=WORKERPOOL_PRICE,
         volume=volume,
-        tag=tag,
-        category=CATEGORY,
         trust=trust,
-        beneficiary=chain["requester"].address,
+        category=CATEGORY,
+        tag=tag,
+        app_tag=tag,
         callback=callback,
         params='{"iexec_args":"lifecycle"}',
-        salt=salt,
+        salt=keccak(text=name),
     )
-    result = chain.client.match_orders(
-        chain["requester"],
-        cast(AppOrder, sign_order(app_order, domain, chain["app_owner"].key)),
-        cast(DatasetOrder, sign_order(dataset_order, domain, chain["dataset_owner"].key)),
-        cast(WorkerpoolOrder, sign_order(workerpool_order, domain, chain["scheduler"].key)),
-        cast(RequestOrder, sign_order(request_order, domain, chain["requester"].key)),
-    )
+    result = chain.client.match_orders(chain["requester"], *orders)
     assert result.volume == volume
     return result.deal_id
 

@@ -18,6 +18,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.types import RPCEndpoint
 
+from tests.orders import make_deal
 from veritask.chain.anvil import Anvil
 from veritask.chain.deploy import deploy_protocol
 from veritask.chain.hub import Hub
@@ -122,33 +123,26 @@ def _orders(
     appmaxprice: int = APP_PRICE,
 ) -> Orders:
     """Four unsigned orders that match (unless a test changes them)."""
-    return (
-        AppOrder(app=chain.app, appprice=APP_PRICE, volume=volume, salt=salt),
-        DatasetOrder(dataset=chain.dataset, datasetprice=DATASET_PRICE, volume=volume, salt=salt),
-        WorkerpoolOrder(
-            workerpool=chain.workerpool,
-            workerpoolprice=WORKERPOOL_PRICE,
-            volume=volume,
-            category=CATEGORY,
-            trust=TRUST,
-            salt=salt,
-        ),
-        RequestOrder(
-            app=chain.app,
-            appmaxprice=appmaxprice,
-            dataset=chain.dataset,
-            datasetmaxprice=DATASET_PRICE,
-            workerpool=chain.workerpool,
-            workerpoolmaxprice=WORKERPOOL_PRICE,
-            requester=chain["requester"].address,
-            volume=volume if request_volume is None else request_volume,
-            category=CATEGORY,
-            trust=TRUST,
-            beneficiary=chain["requester"].address,
-            params=PARAMS,
-            salt=salt,
-        ),
+    orders = make_deal(
+        app=chain.app,
+        dataset=chain.dataset,
+        workerpool=chain.workerpool,
+        requester=chain["requester"].address,
+        app_price_nrlc=APP_PRICE,
+        dataset_price_nrlc=DATASET_PRICE,
+        workerpool_price_nrlc=WORKERPOOL_PRICE,
+        volume=volume,
+        trust=TRUST,
+        category=CATEGORY,
+        params=PARAMS,
+        salt=salt,
     )
+    request = replace(
+        orders.request_order,
+        appmaxprice=appmaxprice,
+        volume=volume if request_volume is None else request_volume,
+    )
+    return (orders.app_order, orders.dataset_order, orders.workerpool_order, request)
 
 
 def _sign(chain: Chain, order: Order, signer: str, *, compact: bool = False) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from veritask.cli.demo import main
+from veritask.devnet.demo import main
 
 ADDRESS = "0x000000000000000000000000000000000000bEEF"
 

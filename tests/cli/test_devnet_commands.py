@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Cli, assert_error
-from veritask.cli.devnet_state import alive, read_state
+from veritask.devnet.state import alive, read_state
 
 pytestmark = [pytest.mark.anvil, pytest.mark.podman]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from veritask.cli.devnet_state import STATE_FILE, DevnetState
 from veritask.cli.state import CliState
+from veritask.devnet.state import STATE_FILE, DevnetState
 
 HUB = "0x63b245F91692f369195636beE9ee44232A96613C"
 

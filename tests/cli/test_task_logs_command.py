@@ -19,7 +19,8 @@ from eth_utils.crypto import keccak
 from typer.testing import Result
 
 from tests.cli.conftest import Cli, assert_error
-from veritask.cli.stack import Stack
+from tests.e2e.journeys import run_through_market
+from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.domain.orders import AppOrder
 from veritask.domain.signing import sign_order
@@ -109,8 +110,7 @@ def _logs_until(project: Cli, ref: str, status: str) -> dict[str, object]:
 
 
 def _deal(stack: Stack, app: str, args: str) -> str:
-    deal = stack.request(app, params=json.dumps({"iexec_args": args}), trust=0)
-    return "0x" + deal.hex()
+    return "0x" + run_through_market(stack, app, args=args, trust=0).hex()
 
 
 def test_run_watch__app_exits_3__failure_shown_at_once_and_exit_5(

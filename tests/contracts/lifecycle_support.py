@@ -13,6 +13,7 @@ import boa
 import pytest
 from eth_utils import keccak, to_checksum_address
 
+from tests.orders import make_deal
 from tests.support import (
     CONTRACTS,
     RLC,
@@ -25,7 +26,6 @@ from tests.support import (
     make_actor,
 )
 from veritask.domain.ids import task_id as task_id_of
-from veritask.domain.orders import AppOrder, DatasetOrder, WorkerpoolOrder
 from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tasks import (
     authorization_hash,
@@ -333,35 +333,30 @@ def open_deal(
             workerpool_price=workerpool_price,
         )
     else:
-        salt = keccak(text=f"deal {next(_salts)}")
         m = base.market
+        orders = make_deal(
+            app=m.app,
+            dataset=m.dataset,
+            workerpool=m.workerpool,
+            requester=m.request_order.requester,
+            app_price_nrlc=app_price,
+            dataset_price_nrlc=dataset_price,
+            workerpool_price_nrlc=workerpool_price,
+            volume=volume,
+            trust=trust,
+            params=m.request_order.params,
+            beneficiary=m.request_order.beneficiary,
+            salt=keccak(text=f"deal {next(_salts)}"),
+        )
         market = Market(
             protocol=protocol,
             app=m.app,
             dataset=m.dataset,
             workerpool=m.workerpool,
-            app_order=AppOrder(app=m.app, appprice=app_price, volume=volume, salt=salt),
-            dataset_order=DatasetOrder(
-                dataset=m.dataset, datasetprice=dataset_price, volume=volume, salt=salt
-            ),
-            workerpool_order=WorkerpoolOrder(
-                workerpool=m.workerpool,
-                workerpoolprice=workerpool_price,
-                volume=volume,
-                trust=trust,
-                salt=salt,
-            ),
-            request_order=replace(
-                m.request_order,
-                dataset=m.dataset,
-                appmaxprice=app_price,
-                datasetmaxprice=dataset_price,
-                workerpoolmaxprice=workerpool_price,
-                volume=volume,
-                trust=trust,
-                callback=ZERO,
-                salt=salt,
-            ),
+            app_order=orders.app_order,
+            dataset_order=orders.dataset_order,
+            workerpool_order=orders.workerpool_order,
+            request_order=orders.request_order,
             signers=m.signers,
         )
     if policy is not None:

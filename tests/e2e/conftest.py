@@ -1,5 +1,6 @@
-"""End-to-end fixtures: one `Stack` per module (anvil, storage, scheduler, workers as
-subprocesses, podman), demo apps installed, and helpers that wait for tasks on chain."""
+"""End-to-end fixtures: one `Stack` per module (anvil, storage, market, scheduler, workers
+as subprocesses, podman), demo apps installed, and helpers that wait for tasks on chain.
+Deals are made as a user makes them: `tests/e2e/journeys.py`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.sdk.scheduler_api import SchedulerClient, TaskLogs
 from veritask.worker.apps.build import DemoApp, build_app, install_app

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from veritask.cli.devnet_process import publish_demo_orders, register_demo_assets
-from veritask.cli.stack import RLC, Stack
+from veritask.devnet.process import publish_demo_orders, register_demo_assets
+from veritask.devnet.stack import RLC, Stack
 from veritask.errors import InvalidInput
 from veritask.sdk import Profile, RunRequest, TaskStatus
 from veritask.sdk.aio import AsyncVeritask

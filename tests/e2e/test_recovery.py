@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.e2e.conftest import finalize_events, logs_of, wait_for, wait_for_logs
-from veritask.cli.stack import Stack
+from tests.e2e.journeys import run_through_market
+from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.scheduler.store import ReplicateRow
 from veritask.worker.apps.build import DemoApp
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.anvil, pytest.mark.podman]
 
 @pytest.fixture(scope="module")
 def stack(hello: DemoApp) -> Iterator[Stack]:
-    with Stack(workers=1) as running:
+    with Stack(workers=1, market=True) as running:
         yield running
 
 
@@ -31,7 +32,7 @@ def app(stack: Stack, hello: DemoApp) -> str:
 
 def test_worker_killed_mid_task__another_worker_completes_it(stack: Stack, app: str) -> None:
     (first,) = stack.workers
-    deal = stack.request(app, params="killed")
+    deal = run_through_market(stack, app, args="killed")
     task = "0x" + task_id(deal, 0).hex()
     assert stack.scheduler is not None
     deadline = time.monotonic() + 30
@@ -59,7 +60,7 @@ def test_worker_killed_mid_task__another_worker_completes_it(stack: Stack, app: 
 def test_scheduler_restarted_mid_deal__every_task_completes_once(stack: Stack, app: str) -> None:
     # Trust 2 takes one worker per task through contribute, reveal, upload and the
     # scheduler's finalize: the path a restart could break or repeat.
-    deal = stack.request(app, params="restart", volume=6, trust=2)
+    deal = run_through_market(stack, app, args="restart", volume=6, trust=2)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not finalize_events(stack, task_id(deal, 0)):
         time.sleep(0.02)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import finalize_events, wait_for, wait_for_logs
-from veritask.cli.stack import Stack
+from tests.e2e.journeys import run_through_market
+from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.worker.apps.build import DemoApp
 
@@ -22,7 +23,7 @@ LIAR = {"VERITASK_WORKER_FAULT": "wrong_result"}
 
 @pytest.fixture(scope="module")
 def stack(hello: DemoApp) -> Iterator[Stack]:
-    with Stack(workers=2, worker_env=[LIAR, {}]) as running:
+    with Stack(workers=2, worker_env=[LIAR, {}], market=True) as running:
         yield running
 
 
@@ -39,7 +40,7 @@ def test_trust_3__a_wrong_worker__is_outvoted_and_slashed(stack: Stack, hello: D
     stake = stack.workerpool_price_nrlc * 30 // 100
     before = {address: stack.protocol.account(address) for address in (liar, honest)}
 
-    deal = stack.request(app, params="trust", trust=3)
+    deal = run_through_market(stack, app, args="trust", trust=3)
     deadline = time.monotonic() + 60
     while _contributors(stack, deal, 0) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)

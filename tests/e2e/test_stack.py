@@ -3,7 +3,6 @@ process and no listening port behind."""
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -11,8 +10,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.conftest import wait_for
+from tests.e2e.journeys import run_through_market
 from tests.postgres import fresh_database
-from veritask.cli.stack import Stack
+from veritask.devnet.stack import Stack
 from veritask.worker.apps.build import DemoApp
 
 pytestmark = [pytest.mark.anvil, pytest.mark.podman, pytest.mark.postgres]
@@ -34,13 +34,13 @@ def _listening(url: str) -> bool:
 def test_stack__scheduler_on_postgres__completes_a_task_and_stops_cleanly(
     hello: DemoApp, postgres_url: str
 ) -> None:
-    stack = Stack(workers=1, database_url=postgres_url)
+    stack = Stack(workers=1, database_url=postgres_url, market=True)
     stack.start()
     try:
         app = stack.register_app("hello", hello.image or "", hello.checksum)
-        deal = stack.request(app, params=json.dumps({"iexec_args": "postgres"}))
+        deal = run_through_market(stack, app, args="postgres")
         wait_for(stack, deal, [0], timeout_s=60)
-        urls = [stack.rpc_url, stack.storage_url, stack.scheduler_url]
+        urls = [stack.rpc_url, stack.storage_url, stack.market_url, stack.scheduler_url]
         processes = [worker.process for worker in stack.workers]
     finally:
         stack.stop()

@@ -1,7 +1,8 @@
 """Trust-1 journeys end to end on a stack of two workers (podman, hello app): one task,
 a bag of ten, a dataset, a callback whose result lands in a contract, and apps that fail,
 time out, fill their output limit or try the network: each ends with a clear status and
-logs, and the requester is charged for results only and refunded for the rest."""
+logs, and the requester is charged for results only and refunded for the rest. Every deal
+is made as a user makes it: offers on the stack's market, the run through the SDK."""
 
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ from tests.e2e.conftest import (
     wait_for,
     wait_for_logs,
 )
+from tests.e2e.journeys import run_through_market
 from veritask.chain.compiler import compile_contract
 from veritask.chain.transactions import send
-from veritask.cli.stack import RLC, Stack
+from veritask.devnet.stack import RLC, Stack
 from veritask.domain.cid import cid_of
 from veritask.domain.ids import task_id
 from veritask.sdk.storage import StorageClient
@@ -43,7 +45,7 @@ LIMITS = {"VERITASK_WORKER_MAX_APP_TIME_S": "3", "VERITASK_WORKER_OUTPUT_BYTES":
 
 @pytest.fixture(scope="module")
 def stack(hello: DemoApp) -> Iterator[Stack]:
-    with Stack(workers=2, worker_env=[LIMITS, LIMITS]) as running:
+    with Stack(workers=2, worker_env=[LIMITS, LIMITS], market=True) as running:
         yield running
 
 
@@ -72,7 +74,7 @@ def test_trust_1__hello__completes_with_the_result_in_storage(stack: Stack, hell
     requester = stack.accounts["requester"].address
     before = stack.protocol.account(requester)
     started = time.monotonic()
-    deal = stack.request(hello_app, params=json.dumps({"iexec_args": "Veritask"}))
+    deal = run_through_market(stack, hello_app, args="Veritask")
     wait_for(stack, deal, [0], timeout_s=60)
     elapsed = time.monotonic() - started
 
@@ -87,7 +89,7 @@ def test_trust_1__hello__completes_with_the_result_in_storage(stack: Stack, hell
 
 
 def test_bag_of_10__hello__every_task_completes_once(stack: Stack, hello_app: str) -> None:
-    deal = stack.request(hello_app, params="bag", volume=10)
+    deal = run_through_market(stack, hello_app, args="bag", volume=10)
     wait_for(stack, deal, range(10), timeout_s=90)
 
     for index in range(10):
@@ -109,7 +111,7 @@ def test_dataset__wordcount__reads_the_verified_dataset(stack: Stack) -> None:
     owner = stack.accounts["dataset owner"].address
     before = stack.protocol.account(owner)
 
-    deal = stack.request(app, dataset=dataset, dataset_price_nrlc=RLC)
+    deal = run_through_market(stack, app, dataset=dataset, dataset_price_nrlc=RLC)
     wait_for(stack, deal, [0], timeout_s=60)
 
     result = json.loads(_result_archive(stack, deal, 0).read("result.json"))
@@ -128,9 +130,7 @@ def test_callback__result_lands_in_the_contract(stack: Stack) -> None:
     )
     data = encode(["uint256", "uint256"], [123_456_789, 1_700_000_000])
 
-    deal = stack.request(
-        app_address, params=json.dumps({"iexec_args": "0x" + data.hex()}), callback=store.address
-    )
+    deal = run_through_market(stack, app_address, args="0x" + data.hex(), callback=store.address)
     wait_for(stack, deal, [0], timeout_s=60)
 
     task = task_id(deal, 0)
@@ -153,7 +153,7 @@ def test_misbehaving_app__task_fails_with_logs_and_is_refunded(
 ) -> None:
     requester = stack.accounts["requester"].address
     before = stack.protocol.account(requester)
-    deal = stack.request(probe_app, params=json.dumps({"iexec_args": mode}))
+    deal = run_through_market(stack, probe_app, args=mode)
     logs = wait_for_logs(stack, deal, 0, "failed")
     assert logs.failure.startswith(status), logs.failure
     (replicate,) = logs.replicates
@@ -178,7 +178,7 @@ def test_app_from_storage__checksum_verified__runs(stack: Stack, name: str, app_
         cid = storage.upload(app.archive, stack.accounts["app developer"])
     address = stack.register_app(f"{name} stored", f"/ipfs/{cid}", app.archive_checksum, app_type)
 
-    deal = stack.request(address, params=json.dumps({"iexec_args": "stored"}))
+    deal = run_through_market(stack, address, args="stored")
     wait_for(stack, deal, [0], timeout_s=60)
 
     assert "computed.json" in _result_archive(stack, deal, 0).namelist()

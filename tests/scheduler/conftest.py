@@ -5,22 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
 from tests.devnet import RLC, Devnet, demo_account, running_devnet
+from tests.orders import SigningKeys, signed_orders
 from tests.postgres import fresh_database
-from veritask.domain.orders import (
-    ZERO_ADDRESS,
-    AppOrder,
-    DatasetOrder,
-    RequestOrder,
-    WorkerpoolOrder,
-)
-from veritask.domain.signing import sign_order
+from veritask.domain.orders import ZERO_ADDRESS
 from veritask.scheduler.service import Scheduler
 from veritask.scheduler.settings import SchedulerSettings
 
@@ -40,55 +33,24 @@ class Pool:
 
     def match(self, *, volume: int = 1, trust: int = 1, callback: str = ZERO_ADDRESS) -> bytes:
         self.salt += 1
-        salt = keccak(text=f"pool deal {self.salt}")
-        client, domain = self.devnet.client, self.devnet.client.domain
-        result = client.match_orders(
-            self.requester,
-            cast(
-                AppOrder,
-                sign_order(
-                    AppOrder(self.app, APP_PRICE, volume, salt=salt), domain, self.developer.key
-                ),
+        client = self.devnet.client
+        orders = signed_orders(
+            client.domain,
+            SigningKeys(
+                app=self.developer.key, workerpool=self.owner.key, requester=self.requester.key
             ),
-            DatasetOrder(),
-            cast(
-                WorkerpoolOrder,
-                sign_order(
-                    WorkerpoolOrder(
-                        self.workerpool,
-                        WORKERPOOL_PRICE,
-                        volume,
-                        category=0,
-                        trust=trust,
-                        salt=salt,
-                    ),
-                    domain,
-                    self.owner.key,
-                ),
-            ),
-            cast(
-                RequestOrder,
-                sign_order(
-                    RequestOrder(
-                        app=self.app,
-                        appmaxprice=APP_PRICE,
-                        workerpool=self.workerpool,
-                        workerpoolmaxprice=WORKERPOOL_PRICE,
-                        requester=self.requester.address,
-                        volume=volume,
-                        category=0,
-                        trust=trust,
-                        beneficiary=self.requester.address,
-                        callback=callback,
-                        params='{"iexec_args": "hello"}',
-                        salt=salt,
-                    ),
-                    domain,
-                    self.requester.key,
-                ),
-            ),
+            app=self.app,
+            workerpool=self.workerpool,
+            requester=self.requester.address,
+            app_price_nrlc=APP_PRICE,
+            workerpool_price_nrlc=WORKERPOOL_PRICE,
+            volume=volume,
+            trust=trust,
+            callback=callback,
+            params='{"iexec_args": "hello"}',
+            salt=keccak(text=f"pool deal {self.salt}"),
         )
-        return result.deal_id
+        return client.match_orders(self.requester, *orders).deal_id
 
     def worker(self, name: str, deposit: int = 10 * RLC) -> LocalAccount:
         account = demo_account(f"scheduler test worker {name}")

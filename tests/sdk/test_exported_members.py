@@ -14,9 +14,6 @@ import veritask.sdk
 
 SDK_INIT = Path(veritask.sdk.__file__)
 CLI_DIR = Path(veritask.cli.__file__).parent
-# The devnet's modules move to their own package (not part of the CLI's face); until then
-# they may import SDK modules directly.
-DEVNET_FILES = {"demo.py", "devnet.py", "devnet_process.py", "devnet_state.py", "stack.py"}
 
 
 def _isort_key(name: str) -> tuple[int, list[int | str]]:
@@ -43,7 +40,7 @@ def _bound_names(tree: ast.Module) -> set[str]:
 
 
 def _cli_files() -> list[Path]:
-    files = sorted(path for path in CLI_DIR.glob("*.py") if path.name not in DEVNET_FILES)
+    files = sorted(CLI_DIR.glob("*.py"))
     assert files
     return files
 

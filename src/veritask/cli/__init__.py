@@ -1,1 +1,2 @@
-"""Command-line entry points: thin commands over the SDK that also compose services."""
+"""Command-line entry points: thin commands over the SDK (the local marketplace they start
+is `veritask.devnet`)."""

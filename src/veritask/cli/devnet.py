@@ -1,6 +1,6 @@
 """`veritask devnet up|down|status|fund`: the whole marketplace on this machine's loopback
-interface, in one background process (see `devnet_process`), with fixed ports so that the
-built-in "devnet" profile reaches it with no configuration.
+interface, in one background process (`veritask.devnet.process`), with fixed ports so that
+the built-in "devnet" profile reaches it with no configuration.
 
 The process writes its state file once every service answers; `up` waits for that file (or
 for the process to die, and then prints the end of its log), `down` signals the process
@@ -22,9 +22,9 @@ from typing import Annotated
 import httpx
 import typer
 
+from veritask.devnet.state import LOG_FILE, STATE_FILE, DevnetState, alive, devnet_dir, read_state
 from veritask.errors import InvalidInput, ToolError
 
-from .devnet_state import LOG_FILE, STATE_FILE, DevnetState, alive, devnet_dir, read_state
 from .output import JsonFlag, emit_json, print_table, show
 from .state import cli_state
 
@@ -111,7 +111,7 @@ def _start(
             ) from exc
     folder.mkdir(parents=True, exist_ok=True)
     (folder / STATE_FILE).unlink(missing_ok=True)
-    command = [sys.executable, "-m", "veritask.cli.devnet_process", "--dir", str(folder)]
+    command = [sys.executable, "-m", "veritask.devnet.process", "--dir", str(folder)]
     command += ["--workers", str(workers), "--rpc-port", str(rpc_port)]
     if block_time_s is not None:
         command += ["--block-time", str(block_time_s)]
@@ -224,10 +224,9 @@ def fund(
     """Give an address gas and RLC tokens on the running devnet (its deployer pays)."""
     from veritask.chain.hub import Hub
     from veritask.chain.node import Node
+    from veritask.devnet.stack import fund_account
     from veritask.domain.amounts import NRLC_PER_RLC, WEI_PER_ETH
     from veritask.sdk import checksum_address
-
-    from .stack import fund_account
 
     state = read_state(devnet_dir())
     if state is None:

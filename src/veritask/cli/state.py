@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from eth_account.signers.local import LocalAccount
 
+from veritask.devnet.state import devnet_dir, read_state
 from veritask.errors import InvalidInput
 from veritask.sdk import (
     DEFAULT_PROFILE_NAME,
@@ -28,8 +29,6 @@ from veritask.sdk import (
     resolve_password,
     unlock_wallet,
 )
-
-from .devnet_state import devnet_dir, read_state
 
 __all__ = ["CliState", "cli_state", "market_client", "market_url", "unlocked_client"]
 

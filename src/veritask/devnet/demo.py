@@ -1,4 +1,4 @@
-"""`python -m veritask.cli.demo` (what `./scripts/demo` runs): the whole marketplace on
+"""`python -m veritask.devnet.demo` (what `./scripts/demo` runs): the whole marketplace on
 loopback, and one task from order to verified result.
 
 It starts a devnet (anvil, the contracts, storage, market, a scheduler and two workers),
@@ -27,14 +27,14 @@ from veritask.files import write_atomically
 from veritask.sdk import Profile, RunRequest, TaskStatus, Veritask, checksum_address, format_rlc
 from veritask.sdk.results import Results
 
-from .devnet_process import (
+from .process import (
     DEVNET_RPC_PORT,
     devnet_state,
     publish_demo_orders,
     register_demo_assets,
 )
-from .devnet_state import STATE_FILE, devnet_dir, read_state
 from .stack import ETH, RLC, Stack
+from .state import STATE_FILE, devnet_dir, read_state
 
 _TASK_TIMEOUT_S = 120.0
 

@@ -1,4 +1,4 @@
-"""`python -m veritask.cli.devnet_process --dir DIR`: the process behind `veritask devnet
+"""`python -m veritask.devnet.process --dir DIR`: the process behind `veritask devnet
 up`. Starts a `Stack` (anvil, the contracts, storage, market, scheduler, workers), registers
 the demo apps (served from storage as `/ipfs/<cid>`, checksums verified by the workers) and
 a demo dataset, publishes their orders and the workerpool's on the market, writes
@@ -26,8 +26,8 @@ from veritask.sdk.market import MarketClient
 from veritask.sdk.storage import StorageClient
 from veritask.worker.apps.build import build_app
 
-from .devnet_state import STATE_FILE, DevnetState
 from .stack import DEMO_ACCOUNTS, RLC, Stack
+from .state import STATE_FILE, DevnetState
 
 __all__ = [
     "DEMO_APPS",

@@ -1,8 +1,11 @@
 """`Stack`: a whole local marketplace on loopback, for the end-to-end tests, `veritask
-devnet up` and `./scripts/demo`: anvil with the protocol deployed, the storage service, one
-scheduler (its workerpool registered, a workerpool order signed) and N workers as
-subprocesses (`python -m veritask.worker`, so one can be killed), with the deterministic
-demo accounts funded. `stop()` leaves nothing running.
+devnet up` and `./scripts/demo`: anvil with the protocol deployed, the storage service, the
+market (optional), one scheduler (its workerpool registered, a workerpool order signed) and
+N workers as subprocesses (`python -m veritask.worker`, so one can be killed), with the
+deterministic demo accounts funded. `stop()` leaves nothing running.
+
+It composes and registers; it matches no deal: requesters go through the SDK (`Runs`) and
+the market, as users do.
 """
 
 from __future__ import annotations
@@ -31,13 +34,7 @@ from veritask.chain.deploy import Deployment
 from veritask.chain.hub import Hub
 from veritask.chain.node import Node
 from veritask.domain.amounts import NRLC_PER_RLC, WEI_PER_ETH
-from veritask.domain.orders import (
-    ZERO_ADDRESS,
-    AppOrder,
-    DatasetOrder,
-    RequestOrder,
-    WorkerpoolOrder,
-)
+from veritask.domain.orders import WorkerpoolOrder
 from veritask.domain.signing import sign_order
 from veritask.errors import ToolError
 from veritask.files import write_atomically
@@ -146,7 +143,6 @@ class Stack:
         self._protocol: Hub | None = None
         self.workerpool = ""
         self.workerpool_order: WorkerpoolOrder | None = None
-        self._salt = 0
 
     @property
     def rpc_url(self) -> str:
@@ -391,69 +387,6 @@ class Stack:
         return self.protocol.create_dataset(
             self.accounts["dataset owner"], name, multiaddr.encode(), checksum
         )
-
-    def request(
-        self,
-        app: str,
-        *,
-        params: str = "",
-        volume: int = 1,
-        trust: int = 1,
-        category: int = 0,
-        dataset: str = ZERO_ADDRESS,
-        callback: str = ZERO_ADDRESS,
-        app_price_nrlc: int = 0,
-        dataset_price_nrlc: int = 0,
-    ) -> bytes:
-        """Matches free app/dataset orders, the pool's order and a request: the deal id."""
-        assert self.workerpool_order is not None
-        self._salt += 1
-        salt = keccak(text=f"stack request {self._salt} {time.time()}")
-        domain = self.protocol.domain
-        requester = self.accounts["requester"]
-        app_order = sign_order(
-            AppOrder(app, app_price_nrlc, volume, salt=salt),
-            domain,
-            self.accounts["app developer"].key,
-        )
-        dataset_order = DatasetOrder()
-        if int(dataset, 16):
-            dataset_order = cast(
-                DatasetOrder,
-                sign_order(
-                    DatasetOrder(dataset, dataset_price_nrlc, volume, salt=salt),
-                    domain,
-                    self.accounts["dataset owner"].key,
-                ),
-            )
-        request = sign_order(
-            RequestOrder(
-                app=app,
-                appmaxprice=app_price_nrlc,
-                dataset=dataset,
-                datasetmaxprice=dataset_price_nrlc,
-                workerpool=self.workerpool,
-                workerpoolmaxprice=self.workerpool_price_nrlc,
-                requester=requester.address,
-                volume=volume,
-                category=category,
-                trust=trust,
-                beneficiary=requester.address,
-                callback=callback,
-                params=params,
-                salt=salt,
-            ),
-            domain,
-            requester.key,
-        )
-        result = self.protocol.match_orders(
-            requester,
-            cast(AppOrder, app_order),
-            dataset_order,
-            self.workerpool_order,
-            cast(RequestOrder, request),
-        )
-        return result.deal_id
 
     def stop(self) -> None:
         """Stops workers, scheduler, storage and anvil; removes a work dir it created."""
