@@ -63,9 +63,18 @@ def finalize_events(stack: Stack, task: bytes) -> list[Any]:
 
 
 def wait_for_logs(
-    stack: Stack, deal: bytes, index: int, status: str, timeout_s: float = 60.0
+    stack: Stack,
+    deal: bytes,
+    index: int,
+    status: str,
+    timeout_s: float = 60.0,
+    *,
+    replicates: str | None = None,
 ) -> TaskLogs:
-    """The task's logs once the scheduler shows `status` (404 while the deal is unknown)."""
+    """The task's logs once the scheduler shows `status` (404 while the deal is unknown)
+    and, with `replicates`, every replicate in that status. The scheduler learns a task's
+    status from the chain and a replicate's from its worker's report: either may come
+    first."""
     from veritask.errors import SchedulerApiError
 
     deadline = time.monotonic() + timeout_s
@@ -76,7 +85,11 @@ def wait_for_logs(
         except SchedulerApiError as exc:
             if exc.status != 404:
                 raise
-        if logs is not None and logs.status == status:
+        if (
+            logs is not None
+            and logs.status == status
+            and (replicates is None or all(r.status == replicates for r in logs.replicates))
+        ):
             return logs
         time.sleep(0.05)
     raise AssertionError(f"task {index} not {status} after {timeout_s} s: {logs}")

@@ -13,7 +13,8 @@ from eth_utils.crypto import keccak
 from tests.orders import SigningKeys, make_deal
 from veritask.devnet.stack import Stack
 from veritask.domain.orders import ZERO_ADDRESS
-from veritask.sdk import MarketClient, MarketRejected, Profile, RunRequest, RunResult, Veritask
+from veritask.errors import MarketRejected
+from veritask.sdk import MarketClient, Profile, RunRequest, RunResult, Veritask
 
 __all__ = ["publish_orders", "requester_profile", "run_through_market"]
 

@@ -79,8 +79,7 @@ def test_trust_1__hello__completes_with_the_result_in_storage(stack: Stack, hell
     elapsed = time.monotonic() - started
 
     assert _result_archive(stack, deal, 0).read("result.txt") == b"Hello, Veritask!\n"
-    # The scheduler learns of the finalize from the chain, a poll after it happened.
-    logs = wait_for_logs(stack, deal, 0, "completed")
+    logs = wait_for_logs(stack, deal, 0, "completed", replicates="completed")
     assert [(r.status, r.exit_code, r.stdout) for r in logs.replicates] == [
         ("completed", 0, "Hello, Veritask!\n")
     ]

@@ -50,10 +50,6 @@ class EventFeed(Protocol):
     def fetch(self, from_block: int, *, parent_hash: bytes | None = None) -> EventBatch: ...
 
 
-def _hex(value: bytes) -> str:
-    return to_hex(bytes(value))
-
-
 class MarketFollower:
     """Applies chain events to the book; `run_once` reads and applies one batch."""
 
@@ -121,15 +117,15 @@ class MarketFollower:
         args = event.args
         volume = int(args["volume"])
         deal = MarketDeal(
-            deal_id=_hex(args["deal_id"]),
-            app_hash=_hex(args["app_hash"]),
-            dataset_hash=_hex(args["dataset_hash"]),
-            workerpool_hash=_hex(args["workerpool_hash"]),
-            request_hash=_hex(args["request_hash"]),
+            deal_id=to_hex(bytes(args["deal_id"])),
+            app_hash=to_hex(bytes(args["app_hash"])),
+            dataset_hash=to_hex(bytes(args["dataset_hash"])),
+            workerpool_hash=to_hex(bytes(args["workerpool_hash"])),
+            request_hash=to_hex(bytes(args["request_hash"])),
             volume=volume,
             block_number=event.block_number,
             log_index=event.log_index,
-            tx_hash=_hex(event.tx_hash),
+            tx_hash=to_hex(bytes(event.tx_hash)),
         )
         if not self.store.add_deal(connection, deal):
             return []
@@ -160,7 +156,7 @@ class MarketFollower:
         return changes
 
     def _cancelled(self, connection: Connection, event: ChainEvent) -> list[MarketEvent]:
-        order_hash = _hex(event.args["order_hash"])
+        order_hash = to_hex(bytes(event.args["order_hash"]))
         facts = self.store.open_order_facts(connection, [order_hash])
         if order_hash not in facts or event.block_number <= facts[order_hash][3]:
             return []

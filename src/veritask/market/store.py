@@ -59,10 +59,6 @@ def tag_words(tag: int) -> tuple[int, int, int, int]:
 _TAG_COLUMNS = (orders.c.tag_w0, orders.c.tag_w1, orders.c.tag_w2, orders.c.tag_w3)
 
 
-def _hex(value: bytes) -> str:
-    return to_hex(value)
-
-
 @dataclass(frozen=True)
 class OrderRecord:
     """An order as the book keeps it; `order` is the order file's JSON (signed)."""
@@ -183,7 +179,7 @@ def _columns(checked: CheckedOrder, body: dict[str, Any]) -> dict[str, Any]:
     tag = tag_int(order.tag)
     words = tag_words(tag)
     values: dict[str, Any] = {
-        "order_hash": _hex(checked.order_hash),
+        "order_hash": to_hex(checked.order_hash),
         "kind": kind,
         "status": "open",
         "signer": checked.signer,
@@ -459,7 +455,7 @@ class Store:
             .where(cursor.c.id == 1)
             .values(
                 next_block=next_block,
-                last_block_hash=_hex(last_block_hash) if last_block_hash else None,
+                last_block_hash=to_hex(last_block_hash) if last_block_hash else None,
             )
         )
 
