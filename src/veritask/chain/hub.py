@@ -158,18 +158,23 @@ class Hub:
         return self._receipt(raw)
 
     def _receipt(self, raw: TxReceipt) -> Receipt:
-        decoded = (self._logs.decode(log) for log in raw["logs"])
         created = raw.get("contractAddress")
+        logs = tuple(raw["logs"])
+
+        def decode() -> tuple[LoggedEvent, ...]:
+            decoded = (self._logs.decode(log) for log in logs)
+            return tuple(
+                LoggedEvent(event.name, event.args, event.address)
+                for event in decoded
+                if event is not None
+            )
+
         return Receipt(
             tx_hash=bytes(raw["transactionHash"]),
             block_number=int(raw["blockNumber"]),
             gas_used=int(raw["gasUsed"]),
-            events=tuple(
-                LoggedEvent(event.name, event.args, event.address)
-                for event in decoded
-                if event is not None
-            ),
             contract_address=_address(created) if created else None,
+            decode_events=decode,
         )
 
     def head(self) -> int:

@@ -4,8 +4,9 @@ vocabulary. Addresses are checksummed strings, ids and hashes are bytes (docs/ar
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
 from veritask.domain.tasks import ContributionStatus, Deadlines, TaskStatus, deadlines
@@ -42,13 +43,20 @@ class LoggedEvent:
 
 @dataclass(frozen=True)
 class Receipt:
-    """A mined transaction and the protocol events it emitted, in log order."""
+    """A mined transaction and the protocol events it emitted, in log order (decoded on
+    first use: most senders never look)."""
 
     tx_hash: bytes
     block_number: int
     gas_used: int
-    events: tuple[LoggedEvent, ...] = field(default=(), repr=False)
     contract_address: str | None = None  # set when the transaction created a contract
+    decode_events: Callable[[], tuple[LoggedEvent, ...]] = field(
+        default=tuple, repr=False, compare=False
+    )
+
+    @cached_property
+    def events(self) -> tuple[LoggedEvent, ...]:
+        return self.decode_events()
 
     def named(self, name: str) -> list[LoggedEvent]:
         """The emitted events called `name`."""

@@ -354,8 +354,6 @@ class Agent:
         if self.settings.fault == "wrong_result":
             digest = keccak(b"wrong " + digest)
         archive = pack_result(out_dir)
-        archive_path = self.journal.archive_path(work.task_id)
-        write_atomically(archive_path, archive)  # durable before the journal names it
         shutil.rmtree(task_dir, ignore_errors=True)
         logs = {
             "exit_code": outcome.exit_code,
@@ -394,6 +392,11 @@ class Agent:
                 ),
             )
             return
+        # Above trust 1 the archive is uploaded after the reveal, perhaps after a restart:
+        # it is kept, durable before the journal names it. A trust-1 task uploads it from
+        # memory (a crash before its one call leaves nothing on chain: the task is redone).
+        archive_path = self.journal.archive_path(work.task_id)
+        write_atomically(archive_path, archive)
         self.journal.save(
             Entry(
                 work.task_id,
