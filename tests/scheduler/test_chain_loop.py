@@ -50,8 +50,11 @@ def scheduler(pool: Pool, tmp_path: Path) -> Iterator[Scheduler]:
             running.engine.dispose()
 
 
-def _worker_client(scheduler: Scheduler) -> SchedulerClient:
-    return SchedulerClient(scheduler.url, timeout_s=10)
+@pytest.fixture
+def client(scheduler: Scheduler) -> Iterator[SchedulerClient]:
+    """A worker's client of the scheduler's API."""
+    with SchedulerClient(scheduler.url, timeout_s=10) as worker_client:
+        yield worker_client
 
 
 def _task_state(scheduler: Scheduler, task: bytes) -> str:
@@ -62,10 +65,9 @@ def _task_state(scheduler: Scheduler, task: bytes) -> str:
 
 
 def test_run_once__trust_1_deal__assigned_then_completed_from_the_chain(
-    pool: Pool, scheduler: Scheduler
+    pool: Pool, scheduler: Scheduler, client: SchedulerClient
 ) -> None:
     worker = pool.worker("loop one", deposit=0)
-    client = _worker_client(scheduler)
     client.login(worker)
     client.register(Registration(name="w", cpus=1, memory_bytes=2**30, runtimes=("oci",)))
     deal = pool.match()

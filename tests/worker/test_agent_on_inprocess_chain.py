@@ -93,6 +93,7 @@ def test_agent__trust_1_wasm_task__computed_uploaded_and_finalized(
             # Pool.match runs the app with iexec_args "hello".
             assert (tmp_path / "result" / "result.txt").read_text() == "Hello, hello!"
         finally:
+            agent.close()
             api.stop()
             scheduler.engine.dispose()
     finally:
