@@ -58,7 +58,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 from eth_account import Account
@@ -68,11 +68,9 @@ from eth_utils.crypto import keccak
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from prepared_runs import prepared_run
 from veritask.devnet.stack import Stack
-from veritask.domain.orders import AppOrder
-from veritask.domain.signing import sign_order
 from veritask.scheduler.store import ReplicateRow, WorkerRow
-from veritask.sdk import Profile, RunPlan, RunRequest, Runs, Veritask, random_salt
 from veritask.sdk.scheduler_api import Registration, login_message
 from veritask.sdk.storage import StorageClient
 
@@ -366,31 +364,10 @@ def _register_app(stack: Stack) -> str:
     return stack.register_app("bench", f"/ipfs/{cid}", hashlib.sha256(code).digest())
 
 
-def _prepared_run(stack: Stack, app: str, tasks: int) -> tuple[Runs, RunPlan]:
-    """The requester's run of `tasks` trust-1 tasks through the SDK, prepared (orders
-    checked on chain, nothing sent), so that only `submit` (the one matchOrders) is timed.
-    The offers are passed as order files are (`veritask run --app-order --workerpool-order`):
-    the app developer's free order, built here with `veritask.domain`, and the stack's
-    workerpool order. No market: it would run in this process, beside the scheduler."""
-    developer = stack.accounts["app developer"]
-    app_order = AppOrder(app, 0, tasks, salt=random_salt())
-    signed = cast(AppOrder, sign_order(app_order, stack.protocol.domain, developer.key))
-    profile = Profile("benchmark", rpc_url=stack.rpc_url, hub=stack.hub)
-    runs = Veritask(profile, stack.accounts["requester"]).runs
-    request = RunRequest(
-        app=app,
-        volume=tasks,
-        trust=1,
-        app_order=signed,
-        workerpool_order=stack.workerpool_order,
-    )
-    return runs, runs.prepare(request)
-
-
 def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     """Runs the swarm against the stack's scheduler; marks are (unix s, memory, CPU s)."""
     app = _register_app(stack)
-    runs, plan = _prepared_run(stack, app, args.tasks)
+    runs, plan = prepared_run(stack, app, args.tasks)
     config = SwarmConfig(
         url=stack.scheduler_url,
         workers=args.workers,

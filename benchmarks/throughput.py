@@ -16,14 +16,11 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import cast
 
 from eth_account import Account
 
+from prepared_runs import prepared_run
 from veritask.devnet.stack import Stack
-from veritask.domain.orders import AppOrder
-from veritask.domain.signing import sign_order
-from veritask.sdk import Profile, RunPlan, RunRequest, Runs, Veritask, random_salt
 from veritask.sdk.storage import StorageClient
 from veritask.worker.apps.build import build_app
 
@@ -36,27 +33,6 @@ def _register(stack: Stack, name: str) -> str:
         cid = storage.upload(built.archive, stack.accounts["app developer"])
     app_type = "WASM" if built.kind == "wasm" else "DOCKER"
     return stack.register_app(name, f"/ipfs/{cid}", built.archive_checksum, app_type=app_type)
-
-
-def _prepared_run(stack: Stack, app: str, tasks: int) -> tuple[Runs, RunPlan]:
-    """The requester's run of `tasks` trust-1 tasks through the SDK, prepared (orders
-    checked on chain, nothing sent), so that only `submit` (the one matchOrders) is timed.
-    The offers are passed as order files are (`veritask run --app-order --workerpool-order`):
-    the app developer's free order, built here with `veritask.domain`, and the stack's
-    workerpool order. No market: it would run in this process, beside the scheduler."""
-    developer = stack.accounts["app developer"]
-    app_order = AppOrder(app, 0, tasks, salt=random_salt())
-    signed = cast(AppOrder, sign_order(app_order, stack.protocol.domain, developer.key))
-    profile = Profile("benchmark", rpc_url=stack.rpc_url, hub=stack.hub)
-    runs = Veritask(profile, stack.accounts["requester"]).runs
-    request = RunRequest(
-        app=app,
-        volume=tasks,
-        trust=1,
-        app_order=signed,
-        workerpool_order=stack.workerpool_order,
-    )
-    return runs, runs.prepare(request)
 
 
 def _completed(stack: Stack, from_block: int) -> int:
@@ -103,7 +79,7 @@ def main() -> None:
         stack = Stack(workers=args.workers, work_dir=Path(scratch) / "devnet")
         with stack:
             app = _register(stack, args.app)
-            runs, plan = _prepared_run(stack, app, args.tasks)
+            runs, plan = prepared_run(stack, app, args.tasks)
             start_block = stack.node.w3.eth.block_number
             started = time.perf_counter()
             deal_id = runs.submit(plan).deal_id
