@@ -11,12 +11,16 @@ from pathlib import Path
 import pytest
 from eth_utils.crypto import keccak
 
+from veritask.domain.ids import task_id, to_hex
 from veritask.errors import InvalidInput
 from veritask.sdk.scheduler_api import Assignment, DatasetSpec, WorkKind
 from veritask.worker.agent import app_environment, parse_params
 from veritask.worker.fetch import input_file_name
 from veritask.worker.journal import Entry, Journal
 from veritask.worker.results import read_result
+
+DEAL = bytes.fromhex("d0" * 32)
+TASK = to_hex(task_id(DEAL, 3))
 
 
 def _out(tmp_path: Path, computed: dict[str, str], files: dict[str, bytes]) -> Path:
@@ -47,13 +51,13 @@ def test_read_result__no_computed_json__raises_invalid_input(tmp_path: Path) -> 
 
 
 def test_journal__saved_entry__survives_a_new_journal(tmp_path: Path) -> None:
-    entry = Entry("0xt", "0xd", 3, "0x" + "11" * 32, "", str(tmp_path / "a.zip"))
+    entry = Entry(TASK, to_hex(DEAL), 3, "0x" + "11" * 32, "", str(tmp_path / "a.zip"))
     Journal(tmp_path).save(entry)
     again = Journal(tmp_path)
-    assert again.load("0xt") == entry
-    assert again.task_ids() == ["0xt"]
-    again.drop("0xt")
-    assert again.load("0xt") is None
+    assert again.load(TASK) == entry
+    assert again.task_ids() == [TASK]
+    again.drop(TASK)
+    assert again.load(TASK) is None
 
 
 def test_parse_params__json_or_plain_args() -> None:
@@ -65,8 +69,8 @@ def test_parse_params__json_or_plain_args() -> None:
 def test_app_environment__names_every_iexec_variable() -> None:
     work = Assignment(
         kind=WorkKind.COMPUTE,
-        task_id="0xt",
-        deal_id="0xd",
+        task_id=to_hex(task_id(DEAL, 5)),
+        deal_id=to_hex(DEAL),
         index=5,
         bot_first=4,
         bot_size=3,
@@ -79,3 +83,39 @@ def test_app_environment__names_every_iexec_variable() -> None:
     assert env["IEXEC_INPUT_FILE_NAME_1"] == hashlib.sha256(b"http://a/b").hexdigest()
     assert env["IEXEC_IN"] == "/iexec_in"
     assert env["IEXEC_OUT"] == "/iexec_out"
+
+
+def test_read_result__computed_json_is_a_link__refused_without_reading_it(tmp_path: Path) -> None:
+    """Audit L1: the worker must not read a host file an app links to."""
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"deterministic-output-path": "/iexec_out/x"}')
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x").write_bytes(b"x")
+    (out / "computed.json").symlink_to(secret)
+    with pytest.raises(InvalidInput) as refused:
+        read_result(out)
+    assert "/iexec_out/computed.json is a symbolic link" in str(refused.value)
+    assert str(tmp_path) not in str(refused.value)
+
+
+def test_read_result__output_path_through_a_linked_folder__refused(tmp_path: Path) -> None:
+    """Audit L1: /iexec_out/dir -> a host folder; the output path /iexec_out/dir/file must
+    not hash the host's file (a root worker would publish its sha256 on chain)."""
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "shadow").write_bytes(b"root-only")
+    out = _out(tmp_path, {"deterministic-output-path": "/iexec_out/dir/shadow"}, {})
+    (out / "dir").symlink_to(host, target_is_directory=True)
+    with pytest.raises(InvalidInput) as refused:
+        read_result(out)
+    assert "/iexec_out/dir is a symbolic link" in str(refused.value)
+    assert str(tmp_path) not in str(refused.value)
+
+
+def test_read_result__relative_link_inside_the_output__refused(tmp_path: Path) -> None:
+    out = _out(tmp_path, {"deterministic-output-path": "/iexec_out/result"}, {"real": b"r"})
+    (out / "result").mkdir()
+    (out / "result" / "up").symlink_to("../../..")
+    with pytest.raises(InvalidInput, match=r"/iexec_out/result/up is a symbolic link"):
+        read_result(out)

@@ -16,9 +16,10 @@ from typing import Any, Literal
 import httpx
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from veritask.domain.cid import ADDRESS_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from veritask.domain.ids import from_hex, task_id, to_hex
 from veritask.errors import SchedulerApiError
 
 from .http import read_refusal
@@ -47,6 +48,15 @@ __all__ = [
     "login_message",
     "task_logs_message",
 ]
+
+
+def _first_error(exc: ValueError) -> str:
+    """The first problem of a validation error, with its field, without the input echoed."""
+    if isinstance(exc, ValidationError):
+        error = exc.errors(include_input=False)[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        return f"{where}: {error['msg']}"
+    return str(exc)
 
 
 def login_message(address: str, challenge: str) -> str:
@@ -132,25 +142,39 @@ class DatasetSpec(_Model):
     checksum: str  # 0x hex of 32 bytes: sha256 of the dataset file
 
 
+_BYTES32_HEX = r"^0x[0-9a-fA-F]{64}$"
+_MAX_INDEX = 2**40  # the hub's bound on bag indices
+
+
 class Assignment(_Model):
-    """One piece of work for one worker (`kind`), with everything needed to do it."""
+    """One piece of work for one worker (`kind`), with everything needed to do it. Its
+    ids are checked where it enters the worker: the task id names files of the worker, so
+    it must be the task `index` of `deal_id` (keccak256(deal_id ‖ index))."""
 
     kind: WorkKind
-    task_id: str
-    deal_id: str
-    index: int
+    task_id: str = Field(pattern=_BYTES32_HEX)
+    deal_id: str = Field(pattern=_BYTES32_HEX)
+    index: int = Field(ge=0, lt=_MAX_INDEX)
     one_call: bool = False  # trust 1: contribute_and_finalize after uploading
     authorization: str = ""  # 0x hex: the pool owner's EIP-191 signature
     enclave: str = "0x0000000000000000000000000000000000000000"
     app: AppSpec | None = None
     dataset: DatasetSpec | None = None
     params: str = ""
-    bot_first: int = 0
-    bot_size: int = 1
+    bot_first: int = Field(default=0, ge=0, lt=_MAX_INDEX)
+    bot_size: int = Field(default=1, ge=1, le=_MAX_INDEX)
     callback: str = "0x0000000000000000000000000000000000000000"
     time_limit_s: float = 300.0  # the category's reference time C
     contribution_deadline: int = 0  # unix seconds (chain time)
     reason: str = ""  # why, for ABORT
+
+    @model_validator(mode="after")
+    def _task_of_the_deal(self) -> Assignment:
+        if self.task_id.lower() != to_hex(task_id(from_hex(self.deal_id), self.index)):
+            raise ValueError(
+                f"task_id {self.task_id} is not task {self.index} of deal {self.deal_id}"
+            )
+        return self
 
 
 class ReplicateStatus(StrEnum):
@@ -344,7 +368,12 @@ class SchedulerClient:
         )
         if response.status_code == 204:
             return None
-        return Assignment.model_validate(response.json())
+        try:
+            return Assignment.model_validate(response.json())
+        except (ValidationError, ValueError) as exc:
+            raise SchedulerApiError(
+                f"scheduler {self.base_url} sent an invalid assignment: {_first_error(exc)}"
+            ) from exc
 
     def report(self, task_id: str, report: StatusReport) -> StatusAck:
         response = self._request(

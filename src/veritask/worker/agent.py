@@ -63,7 +63,7 @@ from veritask.worker.runtimes import (
 from veritask.worker.runtimes.registry import RUNTIMES_BY_KIND
 
 from .fetch import Fetcher
-from .journal import Entry, Journal
+from .journal import Entry, Journal, task_file_name
 from .results import read_result
 from .settings import WorkerSettings
 
@@ -266,7 +266,7 @@ class Agent:
             ) from exc
 
     def _task_dir(self, work: Assignment) -> Path:
-        return self.settings.work_dir / "tasks" / work.task_id
+        return self.settings.work_dir / "tasks" / task_file_name(work.task_id)
 
     def _chain(self) -> Hub:
         if self.hub is None:

@@ -3,11 +3,10 @@ of /iexec_out and the result pointer are `veritask.domain.result_archive`'s."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from veritask.domain.digest import COMPUTED_FILE, computed_digest
+from veritask.domain.digest import computed_digest, read_computed
 from veritask.errors import InvalidInput
 
 __all__ = ["RunResult", "read_result"]
@@ -23,8 +22,7 @@ def read_result(out_dir: Path) -> RunResult:
     """The digest and callback data named by `out_dir/computed.json`; InvalidInput when the
     app wrote none, or wrote one that points nowhere."""
     digest = computed_digest(out_dir)
-    document = json.loads((out_dir / COMPUTED_FILE).read_text(encoding="utf-8"))
-    callback = document.get("callback-data") or ""
+    callback = read_computed(out_dir).get("callback-data") or ""
     try:
         data = bytes.fromhex(str(callback).removeprefix("0x")) if callback else b""
     except ValueError as exc:
