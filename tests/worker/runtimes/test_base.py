@@ -16,7 +16,8 @@ from veritask.worker.runtimes import (
     runtime_for,
     select_runtime,
 )
-from veritask.worker.runtimes.base import directory_bytes, read_tail
+from veritask.worker.runtimes.base import directory_bytes
+from veritask.worker.runtimes.logs import StreamTail
 
 
 @pytest.mark.parametrize(
@@ -42,11 +43,19 @@ def test_app_source__ipfs_without_fetch__invalid_input() -> None:
         AppSource("wasm", "/ipfs/bafyx", b"\0" * 32).fetch_bytes()
 
 
-def test_read_tail__long_log__keeps_the_end(tmp_path: Path) -> None:
-    log = tmp_path / "log"
-    log.write_bytes(b"a" * 100 + b"END")
-    assert read_tail(log, 5) == "aaEND"
-    assert read_tail(tmp_path / "missing", 5) == ""
+def test_stream_tail__long_stream__keeps_the_end_and_says_what_was_cut() -> None:
+    tail = StreamTail("stdout", 5)
+    for chunk in (b"a" * 10, b"bb", b"END"):
+        tail.write(chunk)
+    assert tail.total == 15
+    assert tail.text() == "[veritask: stdout was 15 bytes; only its last 5 are kept]\nbbEND"
+
+
+def test_stream_tail__short_stream__kept_whole_without_a_note() -> None:
+    tail = StreamTail("stderr", 64)
+    tail.write("é!".encode())
+    assert tail.text() == "é!"
+    assert StreamTail("stdout", 0).text() == ""
 
 
 def test_directory_bytes__nested_and_sparse__apparent_sizes(tmp_path: Path) -> None:

@@ -31,7 +31,6 @@ __all__ = [
     "Runtime",
     "Status",
     "directory_bytes",
-    "read_tail",
     "verify_checksum",
 ]
 
@@ -192,17 +191,6 @@ def verify_checksum(data: bytes, expected: bytes, *, what: str) -> None:
             f"0x{actual.hex()} (sha256 of the bytes); fix the app's registered checksum "
             "or its multiaddr"
         )
-
-
-def read_tail(path: Path, limit_bytes: int) -> str:
-    """The last `limit_bytes` of a log file, decoded leniently (a cut may split a char)."""
-    try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - limit_bytes))
-            return handle.read(limit_bytes).decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
 
 
 def directory_bytes(root: Path) -> int:

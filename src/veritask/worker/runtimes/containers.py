@@ -27,8 +27,8 @@ from veritask.worker.runtimes.base import (
     PreparedApp,
     Status,
     directory_bytes,
-    read_tail,
 )
+from veritask.worker.runtimes.logs import PipeTail
 
 __all__ = ["APP_GID", "APP_UID", "CONTAINER_PREFIX", "ContainerRuntime", "run_flags"]
 
@@ -203,28 +203,33 @@ class ContainerRuntime:
             app.reference,
             *run.args,
         ]
-        with tempfile.TemporaryDirectory(prefix="veritask-logs-") as scratch:
-            out_log, err_log = Path(scratch) / "stdout", Path(scratch) / "stderr"
+        limits = run.limits
+        with tempfile.TemporaryDirectory(prefix="veritask-run-") as scratch:
+            # stdout and stderr go through pipes into bounded tails, never to disk.
+            out, err = PipeTail("stdout", limits.log_bytes), PipeTail("stderr", limits.log_bytes)
             start = time.monotonic()
-            with out_log.open("wb") as out, err_log.open("wb") as err:
-                # conmon drops an `oom` file into its working directory when the
-                # container is OOM-killed: run from the scratch dir to keep it ours.
+            # conmon drops an `oom` file into its working directory when the
+            # container is OOM-killed: run from the scratch dir to keep it ours.
+            try:
                 process = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=scratch
+                    argv, stdin=subprocess.DEVNULL, stdout=out.fd, stderr=err.fd, cwd=scratch
                 )
-                try:
-                    stopped = self._watch(process, name, run, start)
-                finally:
-                    if process.poll() is None:
-                        self._remove(name)
-                        process.kill()
-                        process.wait()
+            finally:
+                out.started()
+                err.started()
+            try:
+                stopped = self._watch(process, name, run, start)
+            finally:
+                if process.poll() is None:
+                    self._remove(name)
+                    process.kill()
+                    process.wait()
+                out.finish()
+                err.finish()
             duration_s = time.monotonic() - start
             if stopped is not None or process.returncode != 0:
                 self._remove(name)  # a killed `run --rm` may leave its container behind
-            limits = run.limits
-            stdout = read_tail(out_log, limits.log_bytes)
-            stderr = read_tail(err_log, limits.log_bytes)
+            stdout, stderr = out.text(), err.text()
             oom_reported = (Path(scratch) / "oom").exists()
         return classify(
             process.returncode, stopped, stdout, stderr, duration_s, run, name, oom_reported

@@ -7,7 +7,6 @@ cached by checksum in memory and, when `cache_dir` is given, on disk.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from importlib.metadata import version
@@ -27,8 +26,8 @@ from veritask.worker.runtimes.base import (
     PreparedApp,
     Status,
     directory_bytes,
-    read_tail,
 )
+from veritask.worker.runtimes.logs import StreamTail
 
 __all__ = ["FUEL_PER_S", "WASM_PAGE_BYTES", "WasmtimeRuntime"]
 
@@ -121,31 +120,30 @@ class WasmtimeRuntime:
             raise InvalidInput(f"app prepared by {app.runtime}, not by {self.name}")
         run.validate()
         limits = run.limits
-        with tempfile.TemporaryDirectory(prefix="veritask-logs-") as scratch:
-            out_log, err_log = Path(scratch) / "stdout", Path(scratch) / "stderr"
-            start = time.monotonic()
-            engine = wasmtime.Engine(_config())
-            store = wasmtime.Store(engine)
-            store.set_limits(memory_size=limits.memory_bytes)
-            store.set_fuel(max(1, int(limits.time_s * self.fuel_per_s)))
-            store.set_epoch_deadline(1)
-            wasi = wasmtime.WasiConfig()
-            wasi.argv = [PROGRAM_NAME, *run.args]
-            wasi.env = sorted(run.env.items())
-            wasi.stdout_file = str(out_log)
-            wasi.stderr_file = str(err_log)
-            wasi.preopen_dir(str(run.in_dir.resolve()), IEXEC_IN, fs_mutable=False)
-            wasi.preopen_dir(str(run.out_dir.resolve()), IEXEC_OUT, fs_mutable=True)
-            store.set_wasi(wasi)
-            watch = _Watch(engine, run, start)
-            watch.start()
-            try:
-                status, exit_code, detail = self._execute(engine, store, app.handle, run)
-            finally:
-                watch.stop()
-            duration_s = time.monotonic() - start
-            stdout = read_tail(out_log, limits.log_bytes)
-            stderr = read_tail(err_log, limits.log_bytes)
+        # stdout and stderr go into bounded tails in memory, never to disk.
+        out, err = StreamTail("stdout", limits.log_bytes), StreamTail("stderr", limits.log_bytes)
+        start = time.monotonic()
+        engine = wasmtime.Engine(_config())
+        store = wasmtime.Store(engine)
+        store.set_limits(memory_size=limits.memory_bytes)
+        store.set_fuel(max(1, int(limits.time_s * self.fuel_per_s)))
+        store.set_epoch_deadline(1)
+        wasi = wasmtime.WasiConfig()
+        wasi.argv = [PROGRAM_NAME, *run.args]
+        wasi.env = sorted(run.env.items())
+        wasi.stdout_custom = out.write
+        wasi.stderr_custom = err.write
+        wasi.preopen_dir(str(run.in_dir.resolve()), IEXEC_IN, fs_mutable=False)
+        wasi.preopen_dir(str(run.out_dir.resolve()), IEXEC_OUT, fs_mutable=True)
+        store.set_wasi(wasi)
+        watch = _Watch(engine, run, start)
+        watch.start()
+        try:
+            status, exit_code, detail = self._execute(engine, store, app.handle, run)
+        finally:
+            watch.stop()
+        duration_s = time.monotonic() - start
+        stdout, stderr = out.text(), err.text()
         output_bytes = directory_bytes(run.out_dir)
         if watch.reason == "timeout" and status is Status.TIMEOUT:
             detail = f"interrupted after the {limits.time_s:g} s wall-clock limit"

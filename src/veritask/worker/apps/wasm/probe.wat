@@ -2,6 +2,7 @@
   ;;   exit3: message on stderr, exit 3      spin: loop forever
   ;;   grow: grow memory one page at a time until refused, then trap
   ;;   flood: write 64 KiB chunks to /iexec_out/flood.bin forever
+  ;;   chatter: write 1 024 chunks of 64 KiB (64 MiB) on stdout, then exit 0
   ;;   write-input: try to create /iexec_in/x; exit 0 if refused, 1 if it worked
   (data (i32.const 61440) "/iexec_out")
   (data (i32.const 61456) "flood.bin")
@@ -30,6 +31,14 @@
         (loop $more
           (call $write (local.get $fd) (i32.const 0) (i32.const 65536))
           (br $more))))
+    (if (i32.eq (local.get $mode) (i32.const 99)) ;; c
+      (then
+        (local.set $fd (i32.const 1024))
+        (loop $more
+          (call $write (i32.const 1) (i32.const 0) (i32.const 65536))
+          (local.set $fd (i32.sub (local.get $fd) (i32.const 1)))
+          (br_if $more (i32.gt_s (local.get $fd) (i32.const 0))))
+        (call $proc_exit (i32.const 0))))
     (if (i32.eq (local.get $mode) (i32.const 119)) ;; w
       (then
         (local.set $fd (call $create (call $preopen (i32.const 61472) (i32.const 9))
