@@ -10,7 +10,7 @@ import pytest
 
 from tests.worker.runtimes.conftest import TASK_ENV, MakeRun
 from veritask.errors import InvalidInput
-from veritask.worker.apps.build import build_app
+from veritask.worker.apps.build import build_app, compile_wat
 from veritask.worker.runtimes import AppSource, Outcome, Status, WasmtimeRuntime
 
 
@@ -150,3 +150,26 @@ def test_run__trivial_app__overhead_reported(wasm: WasmtimeRuntime, make_run: Ma
     durations = [wasm.run(prepared, make_run()).duration_s for _ in range(5)]
     print(f"wasmtime per-run overhead (hello-wasm): {min(durations) * 1000:.1f} ms")
     assert min(durations) < 1
+
+
+def _many_memories(count: int, pages: int) -> bytes:
+    """A WASI command with `count` memories, each grown by `pages` 64 KiB pages at start,
+    then exiting 0: the audit's M5 module (the limit applied per memory)."""
+    memories = "".join(f"(memory $m{i} 1)" for i in range(1, count))
+    grows = "".join(f"(drop (memory.grow $m{i} (i32.const {pages})))" for i in range(1, count))
+    wat = f"""(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1) {memories}
+      (func (export "_start") (drop (memory.grow (i32.const {pages}))) {grows}
+        (call $exit (i32.const 0))))"""
+    return compile_wat(wat, "many-memories.wat")
+
+
+def test_load__sixteen_memories_each_at_the_limit__refused_not_16_times_the_limit(
+    wasm: WasmtimeRuntime,
+) -> None:
+    """Audit M5: the memory limit is the app's total, not each memory's."""
+    module = _many_memories(16, 255)  # 16 x 16 MiB against a 16 MiB limit
+    source = AppSource("wasm", "/ipfs/bafymany", hashlib.sha256(module).digest(), lambda _: module)
+    with pytest.raises(InvalidInput, match="multiple memories"):
+        wasm.load(source)

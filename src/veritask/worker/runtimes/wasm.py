@@ -42,10 +42,17 @@ OUTPUT_WATCH_S = 0.05
 PROGRAM_NAME = "app"
 
 
+_MAX_TABLES = 4
+_MAX_TABLE_ELEMENTS = 100_000
+
+
 def _config() -> wasmtime.Config:
     config = wasmtime.Config()
     config.consume_fuel = True
     config.epoch_interruption = True
+    # One memory per module: the memory limit is the app's total (a module with many
+    # memories would otherwise get the limit once per memory). WASI commands need one.
+    config.wasm_multi_memory = False
     return config
 
 
@@ -125,7 +132,15 @@ class WasmtimeRuntime:
         start = time.monotonic()
         engine = wasmtime.Engine(_config())
         store = wasmtime.Store(engine)
-        store.set_limits(memory_size=limits.memory_bytes)
+        # The limits are the whole app's: one instance, one memory of at most
+        # `memory_bytes`, and tables bounded too (their elements are host memory).
+        store.set_limits(
+            memory_size=limits.memory_bytes,
+            memories=1,
+            instances=1,
+            tables=_MAX_TABLES,
+            table_elements=_MAX_TABLE_ELEMENTS,
+        )
         store.set_fuel(max(1, int(limits.time_s * self.fuel_per_s)))
         store.set_epoch_deadline(1)
         wasi = wasmtime.WasiConfig()
