@@ -106,6 +106,7 @@ class Swarm:
         self.assigned: dict[str, tuple[float, int]] = {}  # task id -> (at, worker)
         self.all_assigned = asyncio.Event()
         self.tokens: list[str] = [""] * config.workers
+        self.scheduler_address = ""  # from the first challenge: what logins name
         self.random = random.Random(config.seed)
         limits = httpx.Limits(
             max_connections=config.connections, max_keepalive_connections=config.connections
@@ -147,7 +148,10 @@ class Swarm:
         response = await self.call(
             index, "challenge", "POST", "/v1/workers/challenge", json={"address": account.address}
         )
-        return "" if response is None else str(response.json()["challenge"])
+        if response is None:
+            return ""
+        self.scheduler_address = str(response.json()["scheduler"])
+        return str(response.json()["challenge"])
 
     async def join(self, index: int, account: LocalAccount, challenge: str, signature: str) -> None:
         body = {"address": account.address, "challenge": challenge, "signature": signature}
@@ -216,7 +220,14 @@ class Swarm:
             "0x"
             + bytes(
                 account.sign_message(
-                    encode_defunct(text=login_message(account.address, challenge))
+                    encode_defunct(
+                        text=login_message(
+                            account.address,
+                            challenge,
+                            domain=httpx.URL(config.url).netloc.decode("ascii"),
+                            scheduler=self.scheduler_address,
+                        )
+                    )
                 ).signature
             ).hex()
             for account, challenge in zip(accounts, challenges, strict=True)

@@ -91,7 +91,12 @@ def add_deal(scheduler: Scheduler, requester: str) -> None:
 
 def login(api: TestClient, worker: LocalAccount) -> dict[str, str]:
     challenge = api.post("/v1/workers/challenge", json={"address": worker.address}).json()
-    message = login_message(worker.address, challenge["challenge"])
+    message = login_message(
+        worker.address,
+        challenge["challenge"],
+        domain="testserver",
+        scheduler=challenge["scheduler"],
+    )
     signature = "0x" + bytes(worker.sign_message(encode_defunct(text=message)).signature).hex()
     body = {"address": worker.address, "challenge": challenge["challenge"], "signature": signature}
     token = api.post("/v1/workers/login", json=body).json()["token"]
@@ -170,7 +175,12 @@ def test_login__replayed_or_raced__refused_and_not_overwritten(api: TestClient) 
     # Someone else asks challenges for the worker's address: the worker's stays valid.
     for _ in range(3):
         api.post("/v1/workers/challenge", json={"address": worker.address})
-    message = login_message(worker.address, challenge["challenge"])
+    message = login_message(
+        worker.address,
+        challenge["challenge"],
+        domain="testserver",
+        scheduler=challenge["scheduler"],
+    )
     signature = "0x" + bytes(worker.sign_message(encode_defunct(text=message)).signature).hex()
     body = {"address": worker.address, "challenge": challenge["challenge"], "signature": signature}
     assert api.post("/v1/workers/login", json=body).status_code == 200

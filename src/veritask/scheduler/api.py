@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -82,11 +82,17 @@ def create_app(
 
     @app.post("/v1/workers/challenge")
     def challenge(body: ChallengeRequest) -> ChallengeResponse:
-        return ChallengeResponse(challenge=desk.challenge(body.address), expires_in_s=60.0)
+        return ChallengeResponse(
+            challenge=desk.challenge(body.address),
+            expires_in_s=60.0,
+            scheduler=pool.owner,
+        )
 
     @app.post("/v1/workers/login")
-    def login(body: LoginRequest) -> LoginResponse:
-        token = desk.login(body.address, body.challenge, body.signature)
+    def login(body: LoginRequest, request: Request) -> LoginResponse:
+        # The domain the worker signed must be the one it reached: this scheduler's.
+        domain = request.headers.get("host", "")
+        token = desk.login(body.address, body.challenge, body.signature, domain=domain)
         return LoginResponse(token=token, expires_in_s=settings.token_ttl_s)
 
     @app.post("/v1/workers/register")

@@ -157,13 +157,16 @@ class WorkerDesk:
             self._challenges[value] = (address.lower(), now + _CHALLENGE_TTL_S)
         return value
 
-    def login(self, address: str, challenge: str, signature: str) -> str:
+    def login(self, address: str, challenge: str, signature: str, *, domain: str) -> str:
+        """A token for `address` when `signature` signs its login to this scheduler, reached
+        at `domain` (the request's Host), with a challenge issued to it."""
         address = address.lower()
         with self._lock:
             issued = self._challenges.pop(challenge, None)  # used once, right or wrong
         if issued is None or issued[0] != address or issued[1] < self._clock():
             raise Refusal("bad_challenge", "unknown, used or expired challenge: ask a new one")
-        if _recover(login_message(address, challenge), signature) != address:
+        message = login_message(address, challenge, domain=domain, scheduler=self.account.address)
+        if _recover(message, signature) != address:
             raise Refusal("bad_signature", "the signature is not the address's: sign with its key")
         expires = int(self._clock() + self._token_ttl_s)
         mac = hmac.new(self._secret, f"{address}.{expires}".encode(), hashlib.sha256).hexdigest()

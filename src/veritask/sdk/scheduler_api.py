@@ -59,9 +59,17 @@ def _first_error(exc: ValueError) -> str:
     return str(exc)
 
 
-def login_message(address: str, challenge: str) -> str:
-    """What a worker signs (EIP-191 personal message) to log in."""
-    return f"Veritask scheduler login\naddress: {address.lower()}\nchallenge: {challenge}"
+def login_message(address: str, challenge: str, *, domain: str, scheduler: str) -> str:
+    """What a worker signs (EIP-191 personal message) to log in: bound to the scheduler it
+    logs in to, by the `domain` (host[:port]) the worker connects to and the `scheduler`'s
+    own address, so that no other scheduler can relay it."""
+    return (
+        "Veritask scheduler login\n"
+        f"domain: {domain.lower()}\n"
+        f"scheduler: {scheduler.lower()}\n"
+        f"address: {address.lower()}\n"
+        f"challenge: {challenge}"
+    )
 
 
 def task_logs_message(task_id: str, timestamp: int) -> str:
@@ -81,6 +89,7 @@ class ChallengeRequest(_Model):
 class ChallengeResponse(_Model):
     challenge: str
     expires_in_s: float
+    scheduler: str  # the scheduler's address (its workerpool owner), named in the login
 
 
 class LoginRequest(_Model):
@@ -276,6 +285,8 @@ class SchedulerClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # What a login names as the scheduler's domain: the host[:port] this client dials.
+        self.domain = httpx.URL(self.base_url).netloc.decode("ascii")
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
         self.token = ""
 
@@ -337,7 +348,13 @@ class SchedulerClient:
         challenge = ChallengeResponse.model_validate(
             self._request("POST", "/v1/workers/challenge", json={"address": account.address}).json()
         )
-        message = encode_defunct(text=login_message(account.address, challenge.challenge))
+        text = login_message(
+            account.address,
+            challenge.challenge,
+            domain=self.domain,
+            scheduler=challenge.scheduler,
+        )
+        message = encode_defunct(text=text)
         signature = "0x" + bytes(account.sign_message(message).signature).hex()
         request = LoginRequest(
             address=account.address, challenge=challenge.challenge, signature=signature
