@@ -5,6 +5,7 @@ Deals are made as a user makes them: `tests/e2e/journeys.py`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -70,11 +71,12 @@ def wait_for_logs(
     timeout_s: float = 60.0,
     *,
     replicates: str | None = None,
+    until: Callable[[TaskLogs], bool] | None = None,
 ) -> TaskLogs:
     """The task's logs once the scheduler shows `status` (404 while the deal is unknown)
-    and, with `replicates`, every replicate in that status. The scheduler learns a task's
-    status from the chain and a replicate's from its worker's report: either may come
-    first."""
+    and, with `replicates`, every replicate in that status, and `until` holds. The
+    scheduler learns a task's status from the chain and a replicate's from its worker's
+    report: either may come first."""
     from veritask.errors import SchedulerApiError
 
     deadline = time.monotonic() + timeout_s
@@ -89,6 +91,7 @@ def wait_for_logs(
             logs is not None
             and logs.status == status
             and (replicates is None or all(r.status == replicates for r in logs.replicates))
+            and (until is None or until(logs))
         ):
             return logs
         time.sleep(0.05)

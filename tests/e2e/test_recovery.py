@@ -9,11 +9,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.conftest import finalize_events, logs_of, wait_for, wait_for_logs
+from tests.e2e.conftest import finalize_events, wait_for, wait_for_logs
 from tests.e2e.journeys import run_through_market
 from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.scheduler.store import ReplicateRow
+from veritask.sdk.scheduler_api import TaskLogs
 from veritask.worker.apps.build import DemoApp
 
 pytestmark = [pytest.mark.anvil, pytest.mark.podman]
@@ -50,11 +51,16 @@ def test_worker_killed_mid_task__another_worker_completes_it(stack: Stack, app: 
 
     wait_for(stack, deal, [0], timeout_s=60)
 
-    replicates = {r.worker: r.status for r in logs_of(stack, deal, 0).replicates}
-    assert replicates == {
+    expected = {
         first.account.address.lower(): "lost",
         second.account.address.lower(): "completed",
     }
+
+    def statuses(logs: TaskLogs) -> dict[str, str]:
+        return {r.worker: r.status for r in logs.replicates}
+
+    logs = wait_for_logs(stack, deal, 0, "completed", until=lambda got: statuses(got) == expected)
+    assert statuses(logs) == expected
 
 
 def test_scheduler_restarted_mid_deal__every_task_completes_once(stack: Stack, app: str) -> None:

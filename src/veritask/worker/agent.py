@@ -332,6 +332,7 @@ class Agent:
             memory_bytes=self.settings.memory_bytes,
             cpus=self.settings.cpus,
             output_bytes=self.settings.output_bytes,
+            output_entries=self.settings.output_entries,
             log_bytes=self.settings.log_bytes,
         )
         run = AppRun(

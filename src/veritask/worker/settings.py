@@ -36,6 +36,9 @@ class WorkerSettings(BaseSettings):
         default=3_600.0, gt=0, description="cap on the category's time limit"
     )
     output_bytes: int = Field(default=64 * 2**20, ge=0, description="cap on /iexec_out")
+    output_entries: int = Field(
+        default=10_000, ge=1, description="cap on files and folders in /iexec_out"
+    )
     log_bytes: int = Field(default=16 * 2**10, ge=0, description="stdout/stderr tails kept")
     fetch_timeout_s: float = Field(default=60.0, gt=0)
     max_dataset_bytes: int = Field(default=256 * 2**20, ge=0)

@@ -31,6 +31,9 @@ __all__ = [
     "Runtime",
     "Status",
     "directory_bytes",
+    "directory_usage",
+    "output_bytes_over",
+    "output_overflow",
     "verify_checksum",
 ]
 
@@ -51,6 +54,9 @@ class Limits:
     cpus: float = 1.0
     pids: int = 128
     output_bytes: int = 64 * 2**20
+    # Files and folders in /iexec_out: empty ones cost an inode each, not a byte. A result
+    # archive holds at most MAX_ARCHIVE_FILES anyway.
+    output_entries: int = 10_000
     log_bytes: int = 64 * 2**10
 
     def __post_init__(self) -> None:
@@ -58,8 +64,16 @@ class Limits:
             raise InvalidInput(f"limits: time_s must be > 0, got {self.time_s}")
         if self.memory_bytes < 2**20:
             raise InvalidInput(f"limits: memory_bytes must be ≥ 1 MiB, got {self.memory_bytes}")
-        if self.cpus <= 0 or self.pids < 1 or self.output_bytes < 0 or self.log_bytes < 0:
-            raise InvalidInput(f"limits: cpus, pids, output_bytes, log_bytes out of range: {self}")
+        if (
+            self.cpus <= 0
+            or self.pids < 1
+            or self.output_bytes < 0
+            or self.output_entries < 1
+            or self.log_bytes < 0
+        ):
+            raise InvalidInput(
+                f"limits: cpus, pids, output_bytes, output_entries, log_bytes out of range: {self}"
+            )
 
 
 @dataclass(frozen=True)
@@ -193,16 +207,39 @@ def verify_checksum(data: bytes, expected: bytes, *, what: str) -> None:
         )
 
 
-def directory_bytes(root: Path) -> int:
-    """Apparent size of every file under `root`, symlinks not followed (sparse files count
-    at their full size: a result is uploaded at that size)."""
-    total = 0
+def directory_usage(root: Path, *, stop_after: int | None = None) -> tuple[int, int]:
+    """(apparent size of every file, number of entries) under `root`, symlinks not
+    followed (sparse files count at their full size: a result is uploaded at that size).
+    Counting stops once `stop_after` entries are seen: a watcher needs no more."""
+    total = entries = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         for name in filenames + dirnames:
+            entries += 1
             try:
                 info = os.lstat(os.path.join(dirpath, name))
             except FileNotFoundError:
                 continue
             if not stat.S_ISDIR(info.st_mode):
                 total += info.st_size
-    return total
+        if stop_after is not None and entries > stop_after:
+            break
+    return total, entries
+
+
+def directory_bytes(root: Path) -> int:
+    """Apparent size of every file under `root` (see `directory_usage`)."""
+    return directory_usage(root)[0]
+
+
+def output_bytes_over(size: int, limits: Limits) -> str:
+    return f"/iexec_out holds {size} bytes > limit {limits.output_bytes}"
+
+
+def output_overflow(out_dir: Path, limits: Limits) -> str:
+    """Why /iexec_out is over its limits ("" when it is not): bytes, or entries."""
+    size, entries = directory_usage(out_dir, stop_after=limits.output_entries)
+    if size > limits.output_bytes:
+        return output_bytes_over(size, limits)
+    if entries > limits.output_entries:
+        return f"/iexec_out holds {entries}+ entries > limit {limits.output_entries}"
+    return ""

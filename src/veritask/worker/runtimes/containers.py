@@ -27,6 +27,8 @@ from veritask.worker.runtimes.base import (
     PreparedApp,
     Status,
     directory_bytes,
+    output_bytes_over,
+    output_overflow,
 )
 from veritask.worker.runtimes.logs import PipeTail
 
@@ -253,7 +255,7 @@ class ContainerRuntime:
                 reason = "timeout"
             elif now >= next_output_check:
                 next_output_check = now + OUTPUT_POLL_S
-                if directory_bytes(run.out_dir) > run.limits.output_bytes:
+                if output_overflow(run.out_dir, run.limits):
                     reason = "output"
             if reason is not None:
                 self._remove(name)
@@ -298,14 +300,14 @@ def classify(
     """Map how a container run ended to a Status (docs/runtimes.md, "How a status is known")."""
     limits: Limits = run.limits
     output_bytes = directory_bytes(run.out_dir)
-    over_output = output_bytes > limits.output_bytes
+    overflow = output_overflow(run.out_dir, limits)
     last_error_line = next((ln for ln in reversed(stderr.splitlines()) if ln.strip()), "")
     if stopped == "timeout":
         status, detail = Status.TIMEOUT, f"killed after the {limits.time_s:g} s limit"
         exit_code = None
-    elif stopped == "output" or over_output or exit_code == SIGXFSZ_EXIT:
+    elif stopped == "output" or overflow or exit_code == SIGXFSZ_EXIT:
         status = Status.OUTPUT_LIMIT
-        detail = f"/iexec_out holds {output_bytes} bytes > limit {limits.output_bytes}"
+        detail = overflow or output_bytes_over(output_bytes, limits)
         if stopped == "output":
             exit_code = None
     elif exit_code == 0:

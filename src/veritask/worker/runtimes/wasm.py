@@ -26,6 +26,7 @@ from veritask.worker.runtimes.base import (
     PreparedApp,
     Status,
     directory_bytes,
+    output_overflow,
 )
 from veritask.worker.runtimes.logs import StreamTail
 
@@ -160,11 +161,14 @@ class WasmtimeRuntime:
         duration_s = time.monotonic() - start
         stdout, stderr = out.text(), err.text()
         output_bytes = directory_bytes(run.out_dir)
+        overflow = output_overflow(run.out_dir, limits)
         if watch.reason == "timeout" and status is Status.TIMEOUT:
             detail = f"interrupted after the {limits.time_s:g} s wall-clock limit"
-        if watch.reason == "output" or output_bytes > limits.output_bytes:
+        if watch.reason == "output" or overflow:
             status = Status.OUTPUT_LIMIT
-            detail = f"/iexec_out holds {output_bytes} bytes > limit {limits.output_bytes}"
+            detail = (
+                overflow or f"/iexec_out holds {output_bytes} bytes > limit {limits.output_bytes}"
+            )
         return Outcome(status, exit_code, stdout, stderr, duration_s, detail, output_bytes)
 
     def _execute(
@@ -229,7 +233,7 @@ class _Watch:
                 self.reason = "timeout"
             elif now >= next_output_check:
                 next_output_check = now + OUTPUT_WATCH_S
-                if directory_bytes(self._run.out_dir) > self._run.limits.output_bytes:
+                if output_overflow(self._run.out_dir, self._run.limits):
                     self.reason = "output"
             if self.reason is not None:
                 self._engine.increment_epoch()

@@ -11,6 +11,7 @@ case "$mode" in
   flood) i=0; while :; do head -c 524288 /dev/zero > "$out/flood.$i"; i=$((i + 1)); done ;;
   bigfile) head -c 1073741824 /dev/zero > "$out/big.bin" ;;
   chatter) head -c 67108864 /dev/zero | tr '\0' 'x'; echo; echo "probe: chattered" >&2 ;;
+  inodes) i=0; while [ $i -lt 20000 ]; do : > "$out/e$i"; i=$((i + 1)); done ;;
   network)
     # Lists the interfaces, then tries each host:port argument; exit 4 when none answers.
     echo "interfaces: $(ls /sys/class/net | tr '\n' ' ')"
