@@ -251,3 +251,37 @@ def test_reregistration__forgets_what_the_old_process_computed(
         assert _replicates(session) == {worker.address: ("lost", "")}
         task = session.execute(select(TaskRow)).scalar_one()
         assert task.open_slots == 1
+
+
+def _report_app_failure(session: Session, worker: WorkerRow) -> None:
+    report = StatusReport(status=ReplicateStatus.APP_FAILED, exit_code=3, stderr="lie")
+    transitions.apply_report(
+        session,
+        worker.address,
+        TASK,
+        report,
+        NOW,
+        app_failures_to_fail=1,
+        worker_failures_to_fail=3,
+    )
+
+
+def test_app_failure__trust_3__one_false_report_does_not_kill_the_task(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Audit M1: a failure must come from as many distinct workers as consensus needs
+    (two fresh workers at trust 3), whatever `app_failures_to_fail` says."""
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(3), NOW)
+        liar, honest, third = _worker(session, 1), _worker(session, 2), _worker(session, 3)
+        session.flush()
+        transitions.next_task_for(session, liar, CHAIN_NOW, NOW)
+        transitions.next_task_for(session, honest, CHAIN_NOW, NOW)
+        _report_app_failure(session, liar)
+        _report_app_failure(session, liar)  # the same worker again counts once
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert task.state != TaskState.FAILED
+        assert transitions.next_task_for(session, third, CHAIN_NOW, NOW) is not None
+        _report_app_failure(session, honest)  # a second, distinct worker agrees
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert task.state == TaskState.FAILED

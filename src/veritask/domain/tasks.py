@@ -2,8 +2,9 @@
 deadlines, result commitments, worker authorizations, PoCo's consensus weight rule and the
 payout arithmetic of a task.
 
-`workers_needed`, `kitty_share`, `success_payout`, `reward_weight`, `enclave_message` and
-`CALLBACK_GAS` are oracles of the contract: the tests hold the hub to them."""
+`kitty_share`, `success_payout`, `reward_weight`, `enclave_message` and `CALLBACK_GAS` are
+oracles of the contract: the tests hold the hub to them. `workers_needed` is one too, and
+the scheduler uses it to know how many workers must agree that an app failed."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from veritask.domain.ids import task_id as compute_task_id
 from veritask.domain.ids import to_hex
-from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO
+from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO, MAX_CONTRIBUTORS, workers_needed
 from veritask.sdk.scheduler_api import ReplicateStatus, StatusReport
 
 from .consensus import replicates_wanted
@@ -478,6 +478,19 @@ def next_task_for(
     return task, deal
 
 
+def _failures_needed(session: Session, task: TaskRow) -> int:
+    """Distinct workers that must report an app failure before the task is given up: as
+    many fresh workers as reach consensus at the deal's trust (one at trust 1)."""
+    deal = session.get(DealRow, task.deal_id)
+    trust = deal.trust if deal is not None else 1
+    if trust <= 1:
+        return 1
+    try:
+        return workers_needed(trust)
+    except ValueError:  # consensus is out of reach of fresh workers: all the hub takes
+        return MAX_CONTRIBUTORS
+
+
 def apply_report(
     session: Session,
     worker: str,
@@ -522,8 +535,10 @@ def apply_report(
         replicate.busy = False
         replicate.pending = False
         if status.app_fault:
+            # Each replicate counts once (it is no longer pending), so these are distinct
+            # workers; as many must agree that the app failed as must agree on a result.
             task.app_failures += 1
-            if task.app_failures >= app_failures_to_fail:
+            if task.app_failures >= max(app_failures_to_fail, _failures_needed(session, task)):
                 fail_task(session, task, _failure_text(status, report), now)
                 return True
         elif status is not ReplicateStatus.ABORTED:
