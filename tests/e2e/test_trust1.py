@@ -214,4 +214,6 @@ def test_app_from_storage__checksum_verified__runs(stack: Stack, name: str, app_
     wait_for(stack, deal, [0], timeout_s=60)
 
     assert "computed.json" in _result_archive(stack, deal, 0).namelist()
-    assert logs_of(stack, deal, 0).replicates[0].exit_code == 0
+    # The worker reports its replicate after the chain has the result: wait for it.
+    logs = wait_for_logs(stack, deal, 0, "completed", replicates="completed")
+    assert logs.replicates[0].exit_code == 0
