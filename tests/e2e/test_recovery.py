@@ -50,11 +50,17 @@ def test_worker_killed_mid_task__another_worker_completes_it(stack: Stack, app: 
 
     wait_for(stack, deal, [0], timeout_s=60)
 
-    replicates = {r.worker: r.status for r in logs_of(stack, deal, 0).replicates}
-    assert replicates == {
+    expected = {
         first.account.address.lower(): "lost",
         second.account.address.lower(): "completed",
     }
+    # The worker reports its replicate after the chain has the result: wait for it.
+    deadline = time.monotonic() + 30
+    replicates = {r.worker: r.status for r in logs_of(stack, deal, 0).replicates}
+    while replicates != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        replicates = {r.worker: r.status for r in logs_of(stack, deal, 0).replicates}
+    assert replicates == expected
 
 
 def test_scheduler_restarted_mid_deal__every_task_completes_once(stack: Stack, app: str) -> None:
