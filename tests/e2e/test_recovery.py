@@ -56,6 +56,7 @@ def test_worker_killed_mid_task__another_worker_completes_it(stack: Stack, app: 
         second.account.address.lower(): "completed",
     }
 
+    # The worker reports its replicate after the chain has the result: wait for it.
     def statuses(logs: TaskLogs) -> dict[str, str]:
         return {r.worker: r.status for r in logs.replicates}
 

@@ -7,8 +7,10 @@ is made as a user makes it: offers on the stack's market, the run through the SD
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
 import json
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -61,6 +63,13 @@ def probe_app(stack: Stack) -> str:
     return stack.register_app("probe", probe.image or "", probe.checksum)
 
 
+@pytest.fixture(scope="module")
+def wordcount_app(stack: Stack) -> str:
+    wordcount = build_app("wordcount")
+    install_app(wordcount, PodmanRuntime())
+    return stack.register_app("wordcount", wordcount.image or "", wordcount.checksum)
+
+
 def _result_archive(stack: Stack, deal: bytes, index: int) -> zipfile.ZipFile:
     (event,) = finalize_events(stack, task_id(deal, index))
     pointer = json.loads(event["args"]["results"])
@@ -98,10 +107,7 @@ def test_bag_of_10__hello__every_task_completes_once(stack: Stack, hello_app: st
     assert workers <= {w.account.address.lower() for w in stack.workers}
 
 
-def test_dataset__wordcount__reads_the_verified_dataset(stack: Stack) -> None:
-    wordcount = build_app("wordcount")
-    install_app(wordcount, PodmanRuntime())
-    app = stack.register_app("wordcount", wordcount.image or "", wordcount.checksum)
+def test_dataset__wordcount__reads_the_verified_dataset(stack: Stack, wordcount_app: str) -> None:
     content = b"one two three\nfour five\n"
     with StorageClient(stack.storage_url) as storage:
         cid = storage.upload(content, stack.accounts["dataset owner"])
@@ -110,12 +116,39 @@ def test_dataset__wordcount__reads_the_verified_dataset(stack: Stack) -> None:
     owner = stack.accounts["dataset owner"].address
     before = stack.protocol.account(owner)
 
-    deal = run_through_market(stack, app, dataset=dataset, dataset_price_nrlc=RLC)
+    deal = run_through_market(stack, wordcount_app, dataset=dataset, dataset_price_nrlc=RLC)
     wait_for(stack, deal, [0], timeout_s=60)
 
     result = json.loads(_result_archive(stack, deal, 0).read("result.json"))
     assert result == {"lines": 2, "words": 5, "bytes": len(content)}
     assert stack.protocol.account(owner)[0] == before[0] + RLC
+
+
+def test_dataset__on_a_loopback_url__fetched_through_the_devnet_allow_list(
+    stack: Stack, wordcount_app: str
+) -> None:
+    content = b"served from this machine\n"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/words"
+        dataset = stack.register_dataset("local words", url, hashlib.sha256(content).digest())
+        deal = run_through_market(stack, wordcount_app, dataset=dataset)
+        wait_for(stack, deal, [0], timeout_s=60)
+        httpd.shutdown()
+
+    result = json.loads(_result_archive(stack, deal, 0).read("result.json"))
+    assert result == {"lines": 1, "words": 4, "bytes": len(content)}
 
 
 def test_callback__result_lands_in_the_contract(stack: Stack) -> None:
@@ -181,4 +214,6 @@ def test_app_from_storage__checksum_verified__runs(stack: Stack, name: str, app_
     wait_for(stack, deal, [0], timeout_s=60)
 
     assert "computed.json" in _result_archive(stack, deal, 0).namelist()
-    assert logs_of(stack, deal, 0).replicates[0].exit_code == 0
+    # The worker reports its replicate after the chain has the result: wait for it.
+    logs = wait_for_logs(stack, deal, 0, "completed", replicates="completed")
+    assert logs.replicates[0].exit_code == 0

@@ -1,9 +1,12 @@
-"""Task downloads: size limits, dataset checksums, input file names (a local HTTP server)."""
+"""Task downloads: size limits, dataset checksums, input file names (a local HTTP server,
+allowed as a devnet allows its loopback; the refusals of such addresses are in
+test_fetch_ssrf.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import http.server
+import ipaddress
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +46,8 @@ def server() -> Iterator[str]:
 
 @pytest.fixture
 def fetcher() -> Fetcher:
-    return Fetcher(StorageClient("http://127.0.0.1:9"), timeout_s=5)
+    allow = [ipaddress.ip_network("127.0.0.1/32")]
+    return Fetcher(StorageClient("http://127.0.0.1:9"), timeout_s=5, allow=allow)
 
 
 def test_fetch__within_the_limit__returns_the_bytes(server: str, fetcher: Fetcher) -> None:

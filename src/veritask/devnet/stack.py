@@ -47,10 +47,20 @@ from veritask.scheduler.store import WorkerRow
 from veritask.storage.server import RunningServer, serve_in_thread
 from veritask.storage.settings import StorageSettings
 
-__all__ = ["ETH", "RLC", "Stack", "StackWorker", "demo_account", "fund_account"]
+__all__ = [
+    "DEVNET_FETCH_ALLOW",
+    "ETH",
+    "RLC",
+    "Stack",
+    "StackWorker",
+    "demo_account",
+    "fund_account",
+]
 
 RLC = NRLC_PER_RLC
 ETH = WEI_PER_ETH
+# Where a devnet worker may fetch although not public (security H4): this machine only.
+DEVNET_FETCH_ALLOW = "127.0.0.1/32,::1/128"
 DEMO_ACCOUNTS = ("deployer", "requester", "app developer", "dataset owner", "workerpool owner")
 
 
@@ -304,6 +314,8 @@ class Stack:
             "VERITASK_WORKER_NAME": f"worker-{position}",
             "VERITASK_WORKER_HEARTBEAT_S": str(self.heartbeat_s),
             "VERITASK_WORKER_ASK_WAIT_S": "2",
+            # A devnet's input files may be served on this machine: its loopback only (H4).
+            "VERITASK_WORKER_FETCH_ALLOW": DEVNET_FETCH_ALLOW,
             **extra,
         }
         worker = StackWorker(f"worker-{position}", account, work_dir, worker_env)

@@ -136,7 +136,9 @@ class Agent:
         self.account = account or settings.account()
         self.scheduler = SchedulerClient(settings.scheduler_url, timeout_s=30.0)
         self.storage = StorageClient(settings.storage_url, settings.fetch_timeout_s)
-        self.fetcher = Fetcher(self.storage, timeout_s=settings.fetch_timeout_s)
+        self.fetcher = Fetcher(
+            self.storage, timeout_s=settings.fetch_timeout_s, allow=settings.fetch_allow
+        )
         settings.work_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(settings.work_dir)
         self.runtimes = (

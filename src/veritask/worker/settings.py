@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from eth_account.signers.local import LocalAccount
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from veritask.errors import InvalidInput
 from veritask.sdk.wallet import load_key_file
+
+from .public_http import Network, parse_networks
 
 __all__ = ["WorkerSettings"]
 
@@ -41,6 +43,10 @@ class WorkerSettings(BaseSettings):
     )
     log_bytes: int = Field(default=16 * 2**10, ge=0, description="stdout/stderr tails kept")
     fetch_timeout_s: float = Field(default=60.0, gt=0)
+    # Networks that input, dataset and app URLs may reach although not public (security
+    # H4): empty by default, so loopback, private, link-local (cloud metadata) and the like
+    # are refused. A devnet sets its loopback; text is comma-separated ("127.0.0.1/32,::1").
+    fetch_allow: Annotated[tuple[Network, ...], NoDecode] = ()
     max_dataset_bytes: int = Field(default=256 * 2**20, ge=0)
     max_input_bytes: int = Field(default=64 * 2**20, ge=0, description="per input file")
     max_app_bytes: int = Field(default=512 * 2**20, ge=0, description="app archive or module")
@@ -50,6 +56,11 @@ class WorkerSettings(BaseSettings):
     # Fault injection for demos and tests of consensus: "wrong_result" contributes a
     # wrong digest (the worker is then slashed). Never set it on a real worker.
     fault: Literal["", "wrong_result"] = ""
+
+    @field_validator("fetch_allow", mode="before")
+    @classmethod
+    def _networks_from_text(cls, value: object) -> object:
+        return parse_networks(value) if isinstance(value, str) else value
 
     def account(self) -> LocalAccount:
         if self.key_file is None:
