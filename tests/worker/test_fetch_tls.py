@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import ipaddress
-import shutil
 import ssl
 import subprocess
 import threading
@@ -20,8 +19,6 @@ from veritask.sdk.storage import StorageClient
 from veritask.worker.fetch import Fetcher
 
 BODY = b"served over TLS"
-
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 
 def _openssl(folder: Path, *args: str) -> None:
