@@ -29,7 +29,7 @@ from veritask.domain.ids import from_hex, same_address, to_hex
 from veritask.domain.ids import task_id as compute_task_id
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.result_archive import pack_result, result_pointer
-from veritask.domain.tasks import ContributionStatus
+from veritask.domain.tasks import ContributionStatus, TaskStatus, result_hash
 from veritask.errors import (
     ChainError,
     InvalidInput,
@@ -148,6 +148,7 @@ class Agent:
         )
         self.config: RegistrationResponse | None = None
         self.hub = hub
+        self._policies: dict[str, tuple[int, int]] = {}  # deal id -> its pool's ratios
         self._clock = clock
         self._stop = threading.Event()
 
@@ -210,9 +211,11 @@ class Agent:
             log.warning("report %s of %s refused: %s", report.status, work.task_id, exc)
 
     def run_once(self, wait_s: float = 0.0) -> bool:
-        """Asks for one piece of work and does it; False when there was none."""
+        """Reveals what consensus on chain asks of it, then asks for one piece of work and
+        does it; False when there was none."""
         if self.config is None:
             self.connect()
+        self.reveal_on_chain_consensus()
         work: Assignment | None = self._call(lambda: self.scheduler.ask_for_work(wait_s=wait_s))
         if work is None:
             return False
@@ -316,7 +319,54 @@ class Agent:
             raise _Failed(ReplicateStatus.FETCH_FAILED, f"inputs: {exc}") from exc
         return dataset_name, names
 
+    def reveal_on_chain_consensus(self) -> int:
+        """Reveals every contribution of this worker that won consensus on chain, without
+        waiting for the scheduler to ask (a scheduler that never asks would otherwise take
+        the worker's stake); how many it revealed. Upload stays the scheduler's call."""
+        revealed = 0
+        for entry in (self.journal.load(t) for t in self.journal.task_ids()):
+            if entry is None:
+                continue
+            try:
+                revealed += self._reveal_if_won(entry)
+            except ChainError as exc:
+                log.warning("reveal of %s on its own failed: %s", entry.task_id, exc)
+        return revealed
+
+    def _reveal_if_won(self, entry: Entry) -> int:
+        hub = self._chain()
+        deal_id, digest = from_hex(entry.deal_id), from_hex(entry.digest)
+        task = compute_task_id(deal_id, entry.index)
+        state = hub.task(deal_id, entry.index)
+        if state.status != TaskStatus.REVEALING:
+            return 0
+        if hub.contribution(task, self.address).status != ContributionStatus.CONTRIBUTED:
+            return 0
+        # The hub keeps the consensus hash with its low 72 bits cleared.
+        ours = int.from_bytes(result_hash(task, digest), "big") >> 72
+        if int.from_bytes(state.consensus, "big") >> 72 != ours:
+            return 0
+        hub.reveal(self.account, deal_id, entry.index, digest)
+        log.info("revealed %s on its own (consensus on chain)", entry.task_id)
+        return 1
+
+    def _check_policies(self, work: Assignment) -> None:
+        """Refuses a deal whose workerpool policies exceed this worker's limits."""
+        if work.deal_id not in self._policies:
+            terms = self._chain().deal(from_hex(work.deal_id))
+            self._policies[work.deal_id] = (terms.worker_stake_ratio, terms.scheduler_reward_ratio)
+        stake, reward = self._policies[work.deal_id]
+        settings = self.settings
+        if stake > settings.max_worker_stake_ratio or reward > settings.max_scheduler_reward_ratio:
+            raise _Failed(
+                ReplicateStatus.SANDBOX_ERROR,
+                f"the deal's workerpool policies (worker stake {stake} %, scheduler reward "
+                f"{reward} %) exceed this worker's limits ({settings.max_worker_stake_ratio} "
+                f"%, {settings.max_scheduler_reward_ratio} %): it does not take the task",
+            )
+
     def _compute(self, work: Assignment) -> None:
+        self._check_policies(work)
         task_dir = self._task_dir(work)
         shutil.rmtree(task_dir, ignore_errors=True)
         in_dir, out_dir = task_dir / "iexec_in", task_dir / "iexec_out"

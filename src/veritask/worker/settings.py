@@ -53,6 +53,10 @@ class WorkerSettings(BaseSettings):
     heartbeat_s: float = Field(default=0.0, ge=0, description="0: what the scheduler says")
     ask_wait_s: float = Field(default=20.0, ge=0, description="ask-for-work long poll")
     rpc_timeout_s: float = Field(default=30.0, gt=0)
+    # Workerpool policies this worker accepts (percentages): a pool could otherwise make
+    # workers stake the whole price and keep the whole reward.
+    max_worker_stake_ratio: int = Field(default=50, ge=0, le=100)
+    max_scheduler_reward_ratio: int = Field(default=50, ge=0, le=100)
     # Fault injection for demos and tests of consensus: "wrong_result" contributes a
     # wrong digest (the worker is then slashed). Never set it on a real worker.
     fault: Literal["", "wrong_result"] = ""
