@@ -19,7 +19,7 @@ from pathlib import Path
 
 from veritask.devnet.process import publish_demo_orders, register_demo_assets
 from veritask.devnet.stack import Stack
-from veritask.sdk import Profile, RunRequest, TaskStatus, Veritask
+from veritask.sdk import RunRequest, TaskStatus, Veritask
 from veritask.sdk.results import Results
 
 TARGET_MEDIAN_S = 2.0
@@ -71,13 +71,7 @@ def main() -> None:
         with stack:
             apps, datasets = register_demo_assets(stack)
             publish_demo_orders(stack, apps, datasets)
-            profile = Profile(
-                "bench",
-                rpc_url=stack.rpc_url,
-                hub=stack.hub,
-                market_url=stack.market_url,
-                storage_url=stack.storage_url,
-            )
+            profile = stack.profile("bench")
             client = Veritask(profile, stack.accounts["requester"])
             _one_run(client, apps[args.app], Path(scratch) / "warm-up")
             runs = [

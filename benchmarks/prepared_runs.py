@@ -8,7 +8,7 @@ from typing import cast
 from veritask.devnet.stack import Stack
 from veritask.domain.orders import AppOrder
 from veritask.domain.signing import sign_order
-from veritask.sdk import Profile, RunPlan, RunRequest, Runs, Veritask, random_salt
+from veritask.sdk import RunPlan, RunRequest, Runs, Veritask, random_salt
 
 __all__ = ["prepared_run"]
 
@@ -22,7 +22,7 @@ def prepared_run(stack: Stack, app: str, tasks: int) -> tuple[Runs, RunPlan]:
     developer = stack.accounts["app developer"]
     app_order = AppOrder(app, 0, tasks, salt=random_salt())
     signed = cast(AppOrder, sign_order(app_order, stack.protocol.domain, developer.key))
-    profile = Profile("benchmark", rpc_url=stack.rpc_url, hub=stack.hub)
+    profile = stack.profile("benchmark")
     runs = Veritask(profile, stack.accounts["requester"]).runs
     request = RunRequest(
         app=app,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from veritask.domain.orders import (
     ZERO_ADDRESS,
@@ -142,43 +142,6 @@ def make_deal(
     )
 
 
-def signed_orders(
-    domain: Domain,
-    keys: SigningKeys,
-    *,
-    app: str,
-    workerpool: str,
-    requester: str,
-    dataset: str = ZERO_ADDRESS,
-    app_price_nrlc: int = 0,
-    dataset_price_nrlc: int = 0,
-    workerpool_price_nrlc: int = 0,
-    volume: int = 1,
-    trust: int = 1,
-    category: int = 0,
-    tag: bytes = ZERO_BYTES32,
-    app_tag: bytes = ZERO_BYTES32,
-    params: str = "",
-    callback: str = ZERO_ADDRESS,
-    beneficiary: str | None = None,
-    salt: bytes = ZERO_BYTES32,
-) -> DealOrders:
-    """`make_deal(...)` signed in `domain` by `keys`."""
-    return make_deal(
-        app=app,
-        workerpool=workerpool,
-        requester=requester,
-        dataset=dataset,
-        app_price_nrlc=app_price_nrlc,
-        dataset_price_nrlc=dataset_price_nrlc,
-        workerpool_price_nrlc=workerpool_price_nrlc,
-        volume=volume,
-        trust=trust,
-        category=category,
-        tag=tag,
-        app_tag=app_tag,
-        params=params,
-        callback=callback,
-        beneficiary=beneficiary,
-        salt=salt,
-    ).signed(domain, keys)
+def signed_orders(domain: Domain, keys: SigningKeys, **terms: Any) -> DealOrders:
+    """`make_deal(**terms)` signed in `domain` by `keys`."""
+    return make_deal(**terms).signed(domain, keys)

@@ -23,14 +23,7 @@ _salts = itertools.count(1)
 
 def requester_profile(stack: Stack) -> Profile:
     """A profile naming the stack's node, hub, market, storage and scheduler."""
-    return Profile(
-        "e2e",
-        rpc_url=stack.rpc_url,
-        hub=stack.hub,
-        market_url=stack.market_url,
-        storage_url=stack.storage_url,
-        scheduler_url=stack.scheduler_url,
-    )
+    return stack.profile("e2e")
 
 
 def publish_orders(

@@ -27,13 +27,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dic
 
 
 def _profile(stack: Stack) -> Profile:
-    return Profile(
-        "aio",
-        rpc_url=stack.rpc_url,
-        hub=stack.hub,
-        market_url=stack.market_url,
-        storage_url=stack.storage_url,
-    )
+    return stack.profile("aio")
 
 
 async def test_async_client__run_watch_download__verified_result(

@@ -437,20 +437,18 @@ class Hub:
         mrenclave: bytes = b"",
     ) -> str:
         """Registers an app owned by `owner`; returns its address."""
-        args = (owner.address, name, app_type, multiaddr, checksum, mrenclave)
-        self._send(owner, self.contracts.apps.functions.create_app(*args))
-        return self.predict_app(*args)
+        fields = (name, app_type, multiaddr, checksum, mrenclave)
+        self.register(owner, "app", fields)
+        return self.predict_app(owner.address, *fields)
 
     def create_dataset(
         self, owner: LocalAccount, name: str, multiaddr: bytes, checksum: bytes
     ) -> str:
-        args = (owner.address, name, multiaddr, checksum)
-        self._send(owner, self.contracts.datasets.functions.create_dataset(*args))
-        return self.predict_dataset(*args)
+        self.register(owner, "dataset", (name, multiaddr, checksum))
+        return self.predict_dataset(owner.address, name, multiaddr, checksum)
 
     def create_workerpool(self, owner: LocalAccount, description: str) -> str:
-        call = self.contracts.workerpools.functions.create_workerpool(owner.address, description)
-        self._send(owner, call)
+        self.register(owner, "workerpool", (description,))
         return self.predict_workerpool(owner.address, description)
 
     def register(self, owner: LocalAccount, kind: AssetKind, fields: Sequence[Any]) -> Receipt:

@@ -24,7 +24,7 @@ from types import FrameType
 
 from veritask.errors import InvalidInput, VeritaskError
 from veritask.files import write_atomically
-from veritask.sdk import Profile, RunRequest, TaskStatus, Veritask, checksum_address, format_rlc
+from veritask.sdk import RunRequest, TaskStatus, Veritask, checksum_address, format_rlc
 from veritask.sdk.results import Results
 
 from .process import (
@@ -46,13 +46,7 @@ def _say(started: float, text: str) -> None:
 def _run_task(stack: Stack, app: str, args: str, out: Path, started: float) -> str:
     """Runs `app` as the demo requester through the SDK; the result's text."""
     requester = stack.accounts["requester"]
-    profile = Profile(
-        "demo",
-        rpc_url=stack.rpc_url,
-        hub=stack.hub,
-        market_url=stack.market_url,
-        storage_url=stack.storage_url,
-    )
+    profile = stack.profile("demo")
     client = Veritask(profile, requester)
     plan = client.runs.prepare(RunRequest(app=app, args=args))
     _say(

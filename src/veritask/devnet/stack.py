@@ -44,6 +44,7 @@ from veritask.market.settings import MarketSettings
 from veritask.scheduler.service import Scheduler
 from veritask.scheduler.settings import SchedulerSettings
 from veritask.scheduler.store import WorkerRow
+from veritask.sdk import Profile
 from veritask.storage.server import RunningServer, serve_in_thread
 from veritask.storage.settings import StorageSettings
 
@@ -195,6 +196,17 @@ class Stack:
         if self.scheduler is None:
             raise ToolError("the scheduler is not running")
         return self.scheduler.url
+
+    def profile(self, name: str) -> Profile:
+        """A chain profile of this stack: its node, hub and the services it runs."""
+        return Profile(
+            name,
+            rpc_url=self.rpc_url,
+            hub=self.hub,
+            storage_url=self.storage_url,
+            market_url=self.market.url if self.market is not None else None,
+            scheduler_url=self.scheduler.url if self.scheduler is not None else None,
+        )
 
     def rpc(self, method: str, *params: Any) -> Any:
         return self.node.rpc(method, *params)
