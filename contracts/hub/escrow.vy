@@ -2,11 +2,14 @@
 """
 @title escrow
 @notice Owns the accounts. An account is one storage slot holding a free balance and a
-        frozen amount, both in nRLC, and the account's worker score (its reputation), so
-        that paying a worker, returning its stake and scoring it is a single write.
+        frozen amount, both in nRLC, and the account's worker score (its reputation) with
+        the scheduler it was earned with, so that paying a worker, returning its stake and
+        scoring it is a single write. A score counts only in the deals of the scheduler
+        (workerpool owner) it was earned with: reputation farmed in self-dealt tasks of
+        one's own pool weighs nothing in another owner's pool (security H2).
         Value moves only through deposit and withdraw (tokens in and out) and internal
         primitives: lock (balance -> frozen), unlock (frozen -> balance), seize (frozen ->
-        the hub's pot), reward (pot -> balance) and freeze (pot -> frozen). Invariant at
+        the hub's pot) and reward (pot -> balance). Invariant at
         the end of every transaction: tokens held by the hub == sum of balances + sum of
         frozen. It must not know about orders, deals or tasks; the events of the moves
         are the callers' (deal and task events), which keeps settlement cheap.
@@ -14,19 +17,22 @@
 
 from ethereum.ercs import IERC20
 
-# Account word: balance (low 112 bits) | frozen (next 112 bits) | score (top 32 bits).
-# 2**112 nRLC is 5.2e24 RLC, far above any supply; every credit checks the bound.
-_LIMIT: constant(uint256) = 2**112
-_MASK: constant(uint256) = 2**112 - 1
-_FROZEN_SHIFT: constant(uint256) = 112
-_SCORE_SHIFT: constant(uint256) = 224
-_SCORE_MAX: constant(uint256) = 2**32 - 1
+# Account word: balance (low 80 bits) | frozen (next 80 bits) | score (16 bits) | the low
+# 80 bits of the scheduler the score was earned with (top 80 bits).
+# 2**80 nRLC is 1.2e15 RLC, far above any supply (RLC has 8.7e7); every credit checks the
+# bound. 80 bits of an address cannot be matched by grinding keys (2**80 tries).
+_LIMIT: constant(uint256) = 2**80
+_MASK: constant(uint256) = 2**80 - 1
+_FROZEN_SHIFT: constant(uint256) = 80
+_SCORE_SHIFT: constant(uint256) = 160
+_SCORE_MAX: constant(uint256) = 2**16 - 1
+_POOL_SHIFT: constant(uint256) = 176
 
 # @dev The token (RLC) every balance, price and stake is counted in, fixed at deployment.
 TOKEN: public(immutable(IERC20))
 
-# @dev The account word of each address (layout above): free balance, frozen amount and
-# worker score in one slot.
+# @dev The account word of each address (layout above): free balance, frozen amount,
+# worker score and the scheduler it counts with, in one slot.
 _accounts: HashMap[address, uint256]
 
 
@@ -135,9 +141,20 @@ def frozen_of(account: address) -> uint256:
 @view
 def score_of(account: address) -> uint256:
     """
-    @notice The worker score (reputation) of `account`.
+    @notice The worker score (reputation) of `account`, with the scheduler it was last
+            earned with (see `score_in`).
     """
-    return self._accounts[account] >> _SCORE_SHIFT
+    return (self._accounts[account] >> _SCORE_SHIFT) & _SCORE_MAX
+
+
+@external
+@view
+def score_in(account: address, scheduler: address) -> uint256:
+    """
+    @notice The worker score of `account` in the deals of `scheduler` (a workerpool
+            owner): its score if it was earned with that scheduler, else 0 (fresh).
+    """
+    return self._score_in(account, scheduler)
 
 
 @internal
@@ -154,28 +171,42 @@ def _frozen(account: address) -> uint256:
 
 @internal
 @view
-def _score(account: address) -> uint256:
-    return self._accounts[account] >> _SCORE_SHIFT
+def _score_in(account: address, scheduler: address) -> uint256:
+    word: uint256 = self._accounts[account]
+    if word >> _POOL_SHIFT != convert(scheduler, uint256) & _MASK:
+        return 0
+    return (word >> _SCORE_SHIFT) & _SCORE_MAX
 
 
 @internal
 @pure
-def _pack(balance: uint256, frozen: uint256, score: uint256) -> uint256:
+def _pack(balance: uint256, frozen: uint256, rest: uint256) -> uint256:
+    # `rest` is the score and scheduler part of a word (bits 160 and up), kept as it is.
     assert balance < _LIMIT, "escrow: balance overflow"
     assert frozen < _LIMIT, "escrow: frozen overflow"
     # Each field is checked against its width: the fields cannot overlap.
-    return balance | (frozen << _FROZEN_SHIFT) | (min(score, _SCORE_MAX) << _SCORE_SHIFT)
+    return balance | (frozen << _FROZEN_SHIFT) | (rest >> _SCORE_SHIFT << _SCORE_SHIFT)
 
 
 @internal
-def _settle(account: address, unlocked: uint256, seized: uint256, reward: uint256, score: uint256):
+def _settle(
+    account: address,
+    unlocked: uint256,
+    seized: uint256,
+    reward: uint256,
+    score: uint256,
+    scheduler: address,
+):
     # The general move, one read and one write: frozen -= unlocked + seized,
-    # balance += unlocked + reward, score := score.
+    # balance += unlocked + reward, score := score, earned with `scheduler`.
     word: uint256 = self._accounts[account]
     frozen: uint256 = (word >> _FROZEN_SHIFT) & _MASK
     assert frozen >= unlocked + seized, "escrow: insufficient frozen"
+    rest: uint256 = (min(score, _SCORE_MAX) << _SCORE_SHIFT) | (
+        (convert(scheduler, uint256) & _MASK) << _POOL_SHIFT
+    )
     self._accounts[account] = self._pack(
-        (word & _MASK) + unlocked + reward, frozen - unlocked - seized, score
+        (word & _MASK) + unlocked + reward, frozen - unlocked - seized, rest
     )
 
 
@@ -184,7 +215,7 @@ def _lock(account: address, amount: uint256):
     word: uint256 = self._accounts[account]
     assert word & _MASK >= amount, "escrow: insufficient balance"
     self._accounts[account] = self._pack(
-        (word & _MASK) - amount, ((word >> _FROZEN_SHIFT) & _MASK) + amount, word >> _SCORE_SHIFT
+        (word & _MASK) - amount, ((word >> _FROZEN_SHIFT) & _MASK) + amount, word
     )
 
 
@@ -225,12 +256,3 @@ def _reward(account: address, amount: uint256):
     assert (word & _MASK) + amount < _LIMIT, "escrow: balance overflow"
     # The new balance fits its field: adding to the word cannot carry into frozen.
     self._accounts[account] = unsafe_add(word, amount)
-
-
-@internal
-def _freeze(account: address, amount: uint256):
-    word: uint256 = self._accounts[account]
-    frozen: uint256 = (word >> _FROZEN_SHIFT) & _MASK
-    assert frozen + amount < _LIMIT, "escrow: frozen overflow"
-    # The new frozen amount fits its field: adding to the word cannot carry into the score.
-    self._accounts[account] = unsafe_add(word, amount << _FROZEN_SHIFT)

@@ -45,6 +45,7 @@ exports: (
     escrow.balance_of,
     escrow.frozen_of,
     escrow.score_of,
+    escrow.score_in,
     assets.APP_REGISTRY,
     assets.DATASET_REGISTRY,
     assets.WORKERPOOL_REGISTRY,
@@ -69,7 +70,6 @@ exports: (
     tasks.task,
     tasks.contribution,
     tasks.result_for,
-    tasks.kitty,
 )
 
 

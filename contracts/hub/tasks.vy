@@ -7,6 +7,10 @@
         finalize (paid) or, after the final deadline, claim (refunded). Trust-1 tasks may
         instead complete in one call, `contribute_and_finalize` (mandatory path for
         nothing, usual path for TEE): commit-reveal only protects replicated consensus.
+        Errors are results: when the workers agree that the app failed or an input was
+        unavailable, the digest they committed is that of a failure record, and the
+        same finalize settles the task at once as FAILED (the requester pays the work,
+        the scheduler keeps its stake) instead of waiting for the final deadline.
         No loop runs over unbounded data: a task has at most MAX_CONTRIBUTORS
         contributions, and callers pass the contributor list, which is checked against
         the task, instead of it being stored.
@@ -37,10 +41,11 @@ MAX_CONTRIBUTORS: constant(uint256) = 8
 # Worker weights are capped (at score 771) so that a group of MAX_CONTRIBUTORS weighs at
 # most 2**64 and the first group fits the task word.
 MAX_WEIGHT: constant(uint256) = 2**8
-# The pseudo-account whose frozen amount collects seized scheduler stakes (PoCo's).
-KITTY: constant(address) = 0x99c2268479b93fDe36232351229815DF80837e23
-KITTY_RATIO: constant(uint256) = 10
-KITTY_MIN: constant(uint256) = 10**9
+# A failure record is abi_encode(FAILURE_MARK, kind, exit code, stderr digest), 128 bytes,
+# and its keccak256 is the failure digest workers commit to (docs/spec.md, "Failures").
+FAILURE_MARK: constant(bytes32) = 0xb03922bdb2bb27b6d43c4e2ed7117d4ec48d204f76093840d37e4562ce94c785
+FAILURE_RECORD_SIZE: constant(uint256) = 128
+FAILURE_KINDS: constant(uint256) = 6
 CALLBACK_GAS: constant(uint256) = 200_000
 CALLBACK_DATA_MAX: constant(uint256) = 1_024
 RESULTS_MAX: constant(uint256) = 1_024
@@ -117,6 +122,17 @@ event TaskFinalize:
 # @dev Emitted when task `task_id` fails after the final deadline and is refunded.
 event TaskClaimed:
     task_id: indexed(bytes32)
+
+
+# @dev Emitted when the workers of task `task_id` agreed that it failed (`kind`: 1 the app
+# exited with `exit_code`, 2 timed out, 3 exceeded a limit, 4 an input was unavailable,
+# 5 the app was unavailable, 6 the app wrote no valid result; `stderr_digest`: sha256 of
+# the end of its stderr, or zero) and it settled at once: FAILED, the work paid.
+event TaskFailed:
+    task_id: indexed(bytes32)
+    kind: uint256
+    exit_code: uint256
+    stderr_digest: bytes32
 
 
 # @dev Emitted when the `callback` of a completed task reverts or runs out of its gas;
@@ -219,7 +235,49 @@ def _check_authorization(
     authority: address = owner
     if enclave != empty(address) and TEE_BROKER != empty(address):
         authority = TEE_BROKER
-    assert signer != empty(address) and signer == authority, "tasks: invalid authorization"
+    if signer == empty(address) or signer != authority:
+        # A workerpool owned by a contract wallet authorizes through ERC-1271.
+        assert authority.is_contract and self._wallet_signed(authority, digest, auth_sign), (
+            "tasks: invalid authorization"
+        )
+
+
+@internal
+@view
+def _wallet_signed(wallet: address, digest: bytes32, signature: Bytes[65]) -> bool:
+    success: bool = False
+    response: Bytes[32] = b""
+    success, response = raw_call(
+        wallet,
+        abi_encode(digest, signature, method_id=method_id("isValidSignature(bytes32,bytes)")),
+        max_outsize=32,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    return success and len(response) == 32 and convert(slice(response, 0, 4), bytes4) == 0x1626ba7e
+
+
+@internal
+@view
+def _failure(digest: bytes32, results: Bytes[RESULTS_MAX]) -> bool:
+    # Whether `results` is a failure record (then it must be the digest's preimage).
+    if len(results) != FAILURE_RECORD_SIZE or extract32(results, 0) != FAILURE_MARK:
+        return False
+    assert keccak256(results) == digest, "tasks: failure record does not match the digest"
+    kind: uint256 = extract32(results, 32, output_type=uint256)
+    assert kind >= 1 and kind <= FAILURE_KINDS, "tasks: unknown failure kind"
+    assert extract32(results, 64, output_type=uint256) < 2**32, "tasks: exit code out of range"
+    return True
+
+
+@internal
+def _settle_failed(task_id: bytes32, results: Bytes[RESULTS_MAX]):
+    log TaskFailed(
+        task_id=task_id,
+        kind=extract32(results, 32, output_type=uint256),
+        exit_code=extract32(results, 64, output_type=uint256),
+        stderr_digest=extract32(results, 96),
+    )
 
 
 @internal
@@ -262,21 +320,22 @@ def _run_callback(task_id: bytes32, callback: address, data: Bytes[CALLBACK_DATA
 
 
 @internal
-def _pay_owners_and_scheduler(deal: matching.Deal, scheduler_reward: uint256):
-    # The requester pays the task price; app and dataset owners get their prices; the
-    # scheduler gets its task stake back, its reward and a share of the kitty.
-    escrow._seize(deal.requester, deal.app_price + deal.dataset_price + deal.workerpool_price)
-    if deal.app_price != 0:
-        escrow._reward(deal.app_owner, deal.app_price)
-    if deal.dataset_price != 0:
-        escrow._reward(deal.dataset_owner, deal.dataset_price)
-    kitty: uint256 = escrow._frozen(KITTY)
-    share: uint256 = 0
-    if kitty != 0:
-        share = min(kitty, max(kitty * KITTY_RATIO // 100, KITTY_MIN))
-        escrow._seize(KITTY, share)
+def _pay_owners_and_scheduler(deal: matching.Deal, scheduler_reward: uint256, failed: bool):
+    # The requester pays the task price and app and dataset owners get their prices; of a
+    # failed task, the requester pays the work only and gets the app and dataset prices
+    # back. The scheduler gets its task stake back and its reward.
+    if failed:
+        escrow._seize(deal.requester, deal.workerpool_price)
+        if deal.app_price + deal.dataset_price != 0:
+            escrow._unlock(deal.requester, deal.app_price + deal.dataset_price)
+    else:
+        escrow._seize(deal.requester, deal.app_price + deal.dataset_price + deal.workerpool_price)
+        if deal.app_price != 0:
+            escrow._reward(deal.app_owner, deal.app_price)
+        if deal.dataset_price != 0:
+            escrow._reward(deal.dataset_owner, deal.dataset_price)
     stake: uint256 = deal.workerpool_price * matching.SCHEDULER_STAKE_RATIO // 100
-    escrow._unlock_and_reward(deal.workerpool_owner, stake, scheduler_reward + share)
+    escrow._unlock_and_reward(deal.workerpool_owner, stake, scheduler_reward)
 
 
 @external
@@ -323,7 +382,8 @@ def contribute(
     stake: uint256 = terms.workerpool_price * terms.worker_stake_ratio // 100
     assert escrow._balance(msg.sender) >= stake, "tasks: worker balance too low for the stake"
     escrow._lock(msg.sender, stake)
-    weight: uint256 = self._weight(escrow._score(msg.sender))
+    # The score earned with this deal's scheduler only (security H2).
+    weight: uint256 = self._weight(escrow._score_in(msg.sender, terms.workerpool_owner))
 
     round: uint256 = (task >> 24) & _M8
     group: uint256 = self._group(result_hash)
@@ -498,11 +558,13 @@ def finalize(
     """
     @notice Completes a task and pays everyone. Before the reveal deadline, once every
             winner revealed, the scheduler may call it, or the last winner, revealing in
-            the same call (it saves that winner a transaction); after the deadline anyone
-            may, provided at least one winner revealed, so nobody waits for a vanished
-            scheduler.
+            the same call (it saves that winner a transaction); after the deadline the
+            scheduler or any winner that revealed may, so nobody waits for a vanished
+            scheduler and no stranger gives the result pointer (security M2). When the
+            digest is a failure record's, the task settles as FAILED (`TaskFailed`).
     @param digest The revealed result digest.
-    @param results The result pointer, e.g. {"storage": "ipfs", "location": "/ipfs/<cid>"}.
+    @param results The result pointer, e.g. {"storage": "ipfs", "location": "/ipfs/<cid>"},
+           or the failure record whose keccak256 is the digest.
     @param results_callback The callback data (its keccak256 is the digest) or empty.
     @param contributors Every contributor of the task, sorted by address (from the
            TaskContribute events); checked against the task, not stored.
@@ -517,7 +579,11 @@ def finalize(
     assert self._consensus_key(keccak256(abi_encode(task_id, digest))) == task >> 72, (
         "tasks: digest is not the consensus"
     )
-    self._check_callback_data(deal.callback, digest, results_callback)
+    failed: bool = self._failure(digest, results)
+    if failed:
+        assert len(results_callback) == 0, "tasks: callback data for a failure"
+    else:
+        self._check_callback_data(deal.callback, digest, results_callback)
     self._check_contributors(task_id, task, contributors)
 
     # A winner that has not revealed yet may reveal here, in the same call.
@@ -536,6 +602,7 @@ def finalize(
             log TaskReveal(task_id=task_id, worker=msg.sender, digest=digest)
 
     stake: uint256 = deal.workerpool_price * deal.worker_stake_ratio // 100
+    scheduler: address = deal.workerpool_owner
     replicated: bool = len(contributors) > 1
     winners: DynArray[address, MAX_CONTRIBUTORS] = []
     weights: DynArray[uint256, MAX_CONTRIBUTORS] = []
@@ -549,25 +616,40 @@ def finalize(
             weights.append(weight)
             total_weight += weight
         else:
-            # A non-winner loses its stake to the pot and a third of its score.
-            escrow._settle(worker, 0, stake, 0, escrow._score(worker) * 2 // 3)
+            # A non-winner loses its stake to the pot and a third of its score with this
+            # scheduler (a score earned with another one is not this task's to cut).
+            score_here: uint256 = escrow._score_in(worker, scheduler)
+            if score_here != 0:
+                escrow._settle(worker, 0, stake, 0, score_here * 2 // 3, scheduler)
+            else:
+                escrow._seize(worker, stake)
             pot += stake
     assert len(winners) != 0, "tasks: nobody revealed"
     if block.timestamp <= (task >> 32) & _M40:
-        assert msg.sender == deal.workerpool_owner or own_reveal, "tasks: reveal window still open"
+        assert msg.sender == scheduler or own_reveal, "tasks: reveal window still open"
         assert len(winners) == (task >> 16) & _M8, "tasks: winners still revealing"
+    else:
+        assert msg.sender == scheduler or own & _M8 == PROVED, (
+            "tasks: only the scheduler or a winner may finalize"
+        )
 
     workers_pot: uint256 = pot * (100 - deal.scheduler_reward_ratio) // 100
     paid: uint256 = 0
     for i: uint256 in range(len(winners), bound=MAX_CONTRIBUTORS):
         share: uint256 = workers_pot * weights[i] // total_weight
-        score: uint256 = escrow._score(winners[i])
         if replicated:
-            score += 1
-        escrow._settle(winners[i], stake, 0, share, score)
+            # +1 with this scheduler; a score earned with another one starts over here.
+            score: uint256 = escrow._score_in(winners[i], scheduler) + 1
+            escrow._settle(winners[i], stake, 0, share, score, scheduler)
+        else:
+            escrow._unlock_and_reward(winners[i], stake, share)
         paid += share
-    self._pay_owners_and_scheduler(deal, pot - paid)
+    self._pay_owners_and_scheduler(deal, pot - paid, failed)
 
+    if failed:
+        self._tasks[task_id] = (task & ~_M8) | FAILED
+        self._settle_failed(task_id, results)
+        return
     self._tasks[task_id] = (task & ~_M8) | COMPLETED
     log TaskFinalize(task_id=task_id, digest=digest, results=results)
     self._run_callback(task_id, deal.callback, results_callback)
@@ -588,7 +670,8 @@ def contribute_and_finalize(
     @notice The one-call path of trust-1 tasks (PoCo's TEE fast path, open to every
             trust-1 deal): an authorized worker contributes and completes the task, no
             stake. TEE deals need the enclave's signature of keccak256(result_hash ‖
-            result_seal), as in `contribute`.
+            result_seal), as in `contribute`. A failure record as `results` (its
+            keccak256 the digest) settles the task at once as FAILED, as in `finalize`.
     """
     task_id: bytes32 = self._task_in_deal(deal_id, index)
     deal: matching.Deal = matching._deal(deal_id)
@@ -605,12 +688,21 @@ def contribute_and_finalize(
         result_hash: bytes32 = keccak256(abi_encode(task_id, digest))
         result_seal: bytes32 = keccak256(concat(convert(msg.sender, bytes20), task_id, digest))
         self._check_enclave(enclave, result_hash, result_seal, enclave_sign)
-    self._check_callback_data(deal.callback, digest, results_callback)
+    failed: bool = self._failure(digest, results)
+    if failed:
+        assert len(results_callback) == 0, "tasks: callback data for a failure"
+    else:
+        self._check_callback_data(deal.callback, digest, results_callback)
 
     self._fast_completed[deal_id][index >> 8] = word | bit
     worker_reward: uint256 = deal.workerpool_price * (100 - deal.scheduler_reward_ratio) // 100
     escrow._reward(msg.sender, worker_reward)
-    self._pay_owners_and_scheduler(deal, deal.workerpool_price - worker_reward)
+    self._pay_owners_and_scheduler(deal, deal.workerpool_price - worker_reward, failed)
+    if failed:
+        # One contributor, status FAILED: the word tells it from a one-call completion.
+        self._tasks[task_id] = FAILED | (1 << 8)
+        self._settle_failed(task_id, results)
+        return
     log TaskFinalize(task_id=task_id, digest=digest, results=results)
     self._run_callback(task_id, deal.callback, results_callback)
 
@@ -623,8 +715,10 @@ def claim(
 ):
     """
     @notice After the deal's final deadline, fails the given tasks, started or not, and
-            refunds them: the requester gets each task's price back, the scheduler's stake
-            goes to the kitty, contributors get their stakes back. Anyone may call it.
+            refunds them: the requester gets each task's price back and contributors get
+            their stakes back. The scheduler gets its stake back for a task its workers
+            contributed to; for a task nobody contributed to, its stake goes to the
+            requester (the pool took the deal and did nothing). Anyone may call it.
     @param contributors For each task in `indices` order, its contributors sorted by
            address (none for a task nobody contributed to).
     """
@@ -635,6 +729,7 @@ def claim(
     )
     stake: uint256 = deal.workerpool_price * deal.worker_stake_ratio // 100
     cursor: uint256 = 0
+    untouched: uint256 = 0
     for index: uint256 in indices:
         task_id: bytes32 = self._task_in_deal(deal_id, index)
         task: uint256 = self._tasks[task_id]
@@ -650,6 +745,8 @@ def claim(
             previous = convert(worker, uint256)
             assert self._contributions[task_id][worker] != 0, "tasks: not a contributor"
             escrow._unlock(worker, stake)
+        if task == 0:
+            untouched += 1
         if task & _M8 == REVEALING:
             self._tasks[task_id] = (task & ~_M8) | FAILED
         else:
@@ -660,8 +757,11 @@ def claim(
     count: uint256 = len(indices)
     escrow._unlock(deal.requester, (deal.app_price + deal.dataset_price + deal.workerpool_price) * count)
     scheduler_stake: uint256 = deal.workerpool_price * matching.SCHEDULER_STAKE_RATIO // 100
-    escrow._seize(deal.workerpool_owner, scheduler_stake * count)
-    escrow._freeze(KITTY, scheduler_stake * count)
+    if untouched != 0:
+        escrow._seize(deal.workerpool_owner, scheduler_stake * untouched)
+        escrow._reward(deal.requester, scheduler_stake * untouched)
+    if count != untouched:
+        escrow._unlock(deal.workerpool_owner, scheduler_stake * (count - untouched))
 
 
 @external
@@ -715,11 +815,3 @@ def result_for(task_id: bytes32) -> Bytes[CALLBACK_DATA_MAX]:
     """
     return self._callback_data[task_id]
 
-
-@external
-@view
-def kitty() -> uint256:
-    """
-    @notice The seized scheduler stakes waiting to be paid out to schedulers, in nRLC.
-    """
-    return escrow._frozen(KITTY)

@@ -2,7 +2,7 @@
 """
 @title EscrowHarness
 @notice Test-only contract: the escrow module on its own, with its internal primitives
-        (lock, unlock, seize, reward, freeze, unlock_and_reward and the general settle)
+        (lock, unlock, seize, reward, unlock_and_reward and the general settle)
         exposed as thin external wrappers so tests can drive them without orders, deals or tasks. Never
         deployed outside tests.
 """
@@ -22,6 +22,7 @@ exports: (
     escrow.balance_of,
     escrow.frozen_of,
     escrow.score_of,
+    escrow.score_in,
 )
 
 
@@ -51,13 +52,15 @@ def reward(account: address, amount: uint256):
 
 
 @external
-def freeze(account: address, amount: uint256):
-    escrow._freeze(account, amount)
-
-
-@external
-def settle(account: address, unlocked: uint256, seized: uint256, reward: uint256, score: uint256):
-    escrow._settle(account, unlocked, seized, reward, score)
+def settle(
+    account: address,
+    unlocked: uint256,
+    seized: uint256,
+    reward: uint256,
+    score: uint256,
+    scheduler: address,
+):
+    escrow._settle(account, unlocked, seized, reward, score, scheduler)
 
 
 @external
