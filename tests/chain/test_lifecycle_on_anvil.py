@@ -5,7 +5,7 @@ deadline, and reverts that carry the contract's reason and send nothing.
 
 Money is checked exactly against the rules of `veritask.domain.tasks`, and after every step
 the hub's token holdings must equal the balances plus the frozen amounts of every known
-account, the kitty included. One node and one deployment per module; every test runs on an
+account. One node and one deployment per module; every test runs on an
 anvil snapshot that is reverted after it.
 """
 
@@ -43,7 +43,6 @@ from veritask.domain.tasks import (
     authorization_hash,
     consensus_reached,
     enclave_message,
-    kitty_share,
     result_hash,
     result_seal,
     reward_weight,
@@ -66,7 +65,6 @@ SCHEDULER_STAKE = WORKERPOOL_PRICE * SCHEDULER_STAKE_RATIO // 100
 SCHEDULER_REWARD_RATIO = 1  # the pool's default schedulerRewardRatioPolicy
 CATEGORY = 0  # XS
 TIME_REF = 300
-KITTY = "0x99c2268479b93fDe36232351229815DF80837e23"
 TEE_TAG = (1).to_bytes(32, "big")
 RESULTS = (
     b'{"storage":"ipfs","location":"/ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy"}'
@@ -252,10 +250,6 @@ def _score(chain: Chain, address: str) -> int:
     return int(chain.hub.functions.score_of(address).call())
 
 
-def _kitty(chain: Chain) -> int:
-    return int(chain.hub.functions.kitty().call())
-
-
 def _accounts(chain: Chain, *addresses: str) -> dict[str, tuple[int, int]]:
     return {address: chain.client.account(address) for address in addresses}
 
@@ -272,7 +266,6 @@ def _known_accounts(chain: Chain) -> list[str]:
         *(actor.address for actor in chain.actors.values()),
         *(worker.address for worker in chain.workers),
         chain.unfunded_worker.address,
-        KITTY,
     ]
 
 
@@ -367,7 +360,6 @@ def test_contribute_and_finalize__trust_1__completes_and_pays_everyone_exactly(
     requester, app_owner = chain["requester"].address, chain["app_owner"].address
     dataset_owner, scheduler = chain["dataset_owner"].address, chain["scheduler"].address
     before = _accounts(chain, requester, app_owner, dataset_owner, scheduler, worker.address)
-    assert _kitty(chain) == 0
     assert chain.client.deal(deal).time_ref == TIME_REF
 
     receipt = _one_call(chain, worker, deal, 0, digest)
@@ -379,7 +371,7 @@ def test_contribute_and_finalize__trust_1__completes_and_pays_everyone_exactly(
         requester: (0, -TASK_PRICE),
         app_owner: (APP_PRICE, 0),
         dataset_owner: (DATASET_PRICE, 0),
-        scheduler: (SCHEDULER_STAKE + payout["scheduler"] + kitty_share(0), -SCHEDULER_STAKE),
+        scheduler: (SCHEDULER_STAKE + payout["scheduler"], -SCHEDULER_STAKE),
         worker.address: (payout["worker"], 0),
     }
     assert _task(chain, deal, 0) == {
@@ -548,7 +540,6 @@ def test_finalize__trust_3_with_a_wrong_worker__seizes_it_and_pays_the_winners(
     scores = {address: _score(chain, address) for address in everyone}
     assert scores[run.liar.address] == 2
     before = _accounts(chain, *everyone)
-    kitty = _kitty(chain)
 
     reveals = [chain.client.reveal(w, run.deal, 2, run.digest) for w in (first, second)]
     receipt = chain.client.finalize(
@@ -588,10 +579,7 @@ def test_finalize__trust_3_with_a_wrong_worker__seizes_it_and_pays_the_winners(
             -WORKER_STAKE,
         )
         assert _score(chain, worker.address) == scores[worker.address] + 1
-    assert moved[scheduler] == (
-        SCHEDULER_STAKE + payout.scheduler + kitty_share(kitty),
-        -SCHEDULER_STAKE,
-    )
+    assert moved[scheduler] == (SCHEDULER_STAKE + payout.scheduler, -SCHEDULER_STAKE)
     assert moved[chain["requester"].address] == (0, -TASK_PRICE)
     assert payout.scheduler == WORKERPOOL_PRICE + WORKER_STAKE - sum(payout.workers.values())
     assert _score(chain, run.liar.address) == 2 * 2 // 3 == 1
@@ -819,25 +807,25 @@ def _deal_past_its_final_deadline(chain: Chain) -> tuple[bytes, LocalAccount]:
     return deal, worker
 
 
-def test_claim__after_the_final_deadline__refunds_requester_and_feeds_the_kitty(
+def test_claim__after_the_final_deadline__refunds_the_requester_with_the_untouched_stakes(
     chain: Chain,
 ) -> None:
+    # Task 0 had a contribution: the scheduler gets its stake back. Nobody touched tasks 1
+    # and 2: their scheduler stakes go to the requester.
     deal, worker = _deal_past_its_final_deadline(chain)
     requester, scheduler = chain["requester"].address, chain["scheduler"].address
-    watched = (requester, scheduler, worker.address, KITTY)
+    watched = (requester, scheduler, worker.address)
     before = _accounts(chain, *watched)
     assert before[worker.address] == (WORKER_DEPOSIT - WORKER_STAKE, WORKER_STAKE)
 
     receipt = chain.client.claim(chain["stranger"], deal, [0, 1, 2], [worker.address])
 
     assert _moved(before, _accounts(chain, *watched)) == {
-        requester: (3 * TASK_PRICE, -3 * TASK_PRICE),
-        scheduler: (0, -3 * SCHEDULER_STAKE),
+        requester: (3 * TASK_PRICE + 2 * SCHEDULER_STAKE, -3 * TASK_PRICE),
+        scheduler: (SCHEDULER_STAKE, -3 * SCHEDULER_STAKE),
         worker.address: (WORKER_STAKE, -WORKER_STAKE),
-        KITTY: (0, 3 * SCHEDULER_STAKE),
     }
-    assert _kitty(chain) == 3 * SCHEDULER_STAKE
-    assert chain.client.account(requester) == (DEPOSIT, 0)
+    assert chain.client.account(requester) == (DEPOSIT + 2 * SCHEDULER_STAKE, 0)
     assert chain.client.account(worker.address) == (WORKER_DEPOSIT, 0)
     assert [_task(chain, deal, i)["status"] for i in range(3)] == [FAILED] * 3
     assert _events(chain.hub, "TaskClaimed", receipt) == [
@@ -866,26 +854,23 @@ def test_claim__wrong_contributor_list__reverts(chain: Chain) -> None:
     assert chain.client.account(worker.address) == (WORKER_DEPOSIT - WORKER_STAKE, WORKER_STAKE)
 
 
-def test_contribute_and_finalize__after_a_claim__pays_the_scheduler_a_kitty_share(
+def test_contribute_and_finalize__after_a_claim__pays_the_scheduler_its_reward_only(
     chain: Chain,
 ) -> None:
+    # Security H1: no pot of seized stakes pays out to whoever completes the next task.
     deal, worker = _deal_past_its_final_deadline(chain)
     chain.client.claim(chain["stranger"], deal, [0, 1, 2], [worker.address])
-    kitty = _kitty(chain)
-    share = kitty_share(kitty)
-    assert share == RLC  # max(10 % of 4.5 RLC, 1 RLC)
     scheduler = chain["scheduler"].address
     next_deal = _match(chain, "after the claim")
     before = chain.client.account(scheduler)
 
-    _one_call(chain, chain.workers[1], next_deal, 0, _digest("paid from the kitty"))
+    _one_call(chain, chain.workers[1], next_deal, 0, _digest("paid its price only"))
 
     reward = _one_call_payout(chain.workers[1].address)["scheduler"]
     assert chain.client.account(scheduler) == (
-        before[0] + SCHEDULER_STAKE + reward + share,
+        before[0] + SCHEDULER_STAKE + reward,
         before[1] - SCHEDULER_STAKE,
     )
-    assert _kitty(chain) == kitty - share
     _assert_conserved(chain)
 
 

@@ -30,14 +30,12 @@ from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tasks import (
     authorization_hash,
     enclave_message,
-    kitty_share,
     result_hash,
     result_seal,
     reward_weight,
     success_payout,
 )
 
-KITTY = "0x99c2268479b93fDe36232351229815DF80837e23"
 TEE_TAG = (1).to_bytes(32, "big")
 C = 300  # reference time of category 0, in seconds
 CONTRIBUTION_WINDOW = 7 * C
@@ -261,14 +259,13 @@ class Job:
 
     # -- accounts ----------------------------------------------------------------------
     def parties(self) -> dict[str, str]:
-        """Every account a task touches, by name: the four roles, the workers, the kitty."""
+        """Every account a task touches, by name: the four roles and the workers."""
         names = ("requester", "app_owner", "dataset_owner", "scheduler", "stranger", "deployer")
         parties = {name: self.actors[name].address for name in names}
         for worker in self.workers:
             parties[worker.name] = worker.address
         for i, address in enumerate(self.bystanders):
             parties[f"bystander {i}"] = address
-        parties["kitty"] = KITTY
         return parties
 
     def accounts(self) -> dict[str, tuple[int, int, int]]:
@@ -424,9 +421,12 @@ def expected_success(
     *,
     contributors: int | None = None,
     one_call: Actor | None = None,
+    failed: bool = False,
 ) -> dict[str, tuple[int, int, int]]:
     """The account changes a completed task must make, from
-    veritask.domain.tasks.success_payout: (Δ balance, Δ frozen, Δ score) per party.
+    veritask.domain.tasks.success_payout: (Δ balance, Δ frozen, Δ score) per party. A
+    task settled as `failed` pays the work only: the requester gets the app and dataset
+    prices back and their owners get nothing.
 
     `before` is the parties' accounts before the finalizing call; a winner's reward
     weight follows its score then. `one_call` is the worker of contribute_and_finalize
@@ -434,25 +434,23 @@ def expected_success(
     deal = job.deal
     stake = 0 if one_call else job.stake
     payout = success_payout(
-        app_price=deal.app_price,
-        dataset_price=deal.dataset_price,
+        app_price=0 if failed else deal.app_price,
+        dataset_price=0 if failed else deal.dataset_price,
         workerpool_price=deal.workerpool_price,
         worker_stake=stake,
         scheduler_reward_ratio=deal.scheduler_reward_ratio,
         winners={w.name: reward_weight(before[w.name][2]) for w in winners},
         losers=[loser.name for loser in losers],
     )
-    share = kitty_share(before["kitty"][1])
     delta: dict[str, list[int]] = {name: [0, 0, 0] for name in before}
 
     def add(name: str, balance: int, frozen: int, score: int = 0) -> None:
         delta[name] = [d + x for d, x in zip(delta[name], (balance, frozen, score), strict=True)]
 
-    add("requester", 0, -job.price)
+    add("requester", job.price - deal.workerpool_price if failed else 0, -job.price)
     add("app_owner", payout.app_owner, 0)
     add("dataset_owner", payout.dataset_owner, 0)
-    add("scheduler", payout.scheduler + job.scheduler_stake + share, -job.scheduler_stake)
-    add("kitty", 0, -share)
+    add("scheduler", payout.scheduler + job.scheduler_stake, -job.scheduler_stake)
     replicated = (contributors or len(winners) + len(losers)) > 1
     for winner in winners:
         add(winner.name, payout.workers[winner.name] + stake, -stake, int(replicated))

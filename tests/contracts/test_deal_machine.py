@@ -1,6 +1,7 @@
 """Stateful property test of whole deals through the task lifecycle (PROTOCOL.md A5, A6, B2,
 B3): a hypothesis state machine matches deals (trust 1-8, volume 1-4, random prices, with
-or without a dataset) and drives their tasks with a pool of workers that are honest (the
+or without a dataset, with an app that works or one that always fails: then the right
+digest is a failure record's, veritask.domain.failures) and drives their tasks with a pool of workers that are honest (the
 right digest), wrong (a wrong digest, two of them colluding) or silent (the right digest,
 never revealed), with starting scores from fresh to the weight cap: contributions
 authorized by the workerpool owner, reveals, finalize by the scheduler, by the last winner
@@ -16,21 +17,23 @@ A Python model of every account (balance, frozen, score) and task (status, round
 contributions, rejected groups, consensus) predicts each call: the revert reasons it may
 have, or its exact effects, computed with the pure rules of `veritask.domain.tasks`.
 After every step the chain must equal the model, and:
-- the hub holds exactly the balances and frozen amounts of every account, the kitty too;
-- the requester paid the price of each completed task once, got back exactly the price of
-  each failed task, and still has locked the price of each open task;
-- a task is final (TaskFinalize or TaskClaimed) at most once;
+- the hub holds exactly the balances and frozen amounts of every account;
+- the requester paid the price of each completed task once, the workerpool price of each
+  task settled as failed once, got back exactly the price of each claimed task (plus the
+  scheduler's stake of each claimed task nobody contributed to), and still has locked the
+  price of each open task;
+- a task is final (TaskFinalize, TaskFailed or TaskClaimed) at most once;
 - a completed task's digest is the one its task went REVEALING on (TaskConsensus), or, on
   the one-call path, the one its only worker sent;
 - losers' stakes are seized, winners' returned, scores follow the rule (winners +1 when
   the task had more than one contributor, everyone else ⌊2 × score / 3⌋);
-- once every task of every deal is final, nothing is frozen but the kitty.
+- once every task of every deal is final, nothing is frozen.
 Every example ends (teardown) by claiming whatever is still open after the last final
 deadline, then checks that last point: every lock has a way out.
 
 Accounts are read from the hub's storage word (cheap) after each step, and through the
 views at the end of each example. The protocol is deployed once per session
-(tests/conftest.py); the world (assets, funds, workers and their scores, a kitty) is
+(tests/conftest.py); the world (assets, funds, workers and their scores) is
 built once per test; each example runs in a titanoboa anchor entered in `__init__` and
 reverted in `teardown`. 120 examples of up to 50 steps take about a minute. A failure
 shrinks for up to five minutes: DEAL_MACHINE_NO_SHRINK=1 reports it unshrunk at once.
@@ -61,20 +64,19 @@ from hypothesis.stateful import (
 
 from tests.support import RLC, ZERO, Actor, Market, Protocol, make_actor
 from veritask.domain import tasks as rules
+from veritask.domain.failures import FailureKind, FailureRecord
 from veritask.domain.ids import task_id
 from veritask.domain.orders import AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder
 from veritask.domain.signing import sign_hash_eip191
 
 # DEAL_MACHINE_NO_SHRINK=1 skips shrinking, for a quick look at a failure while debugging.
 NO_SHRINK = os.environ.get("DEAL_MACHINE_NO_SHRINK") == "1"
-KITTY = "0x99c2268479b93fDe36232351229815DF80837e23"
 UNSET, ACTIVE, REVEALING, COMPLETED, FAILED = range(5)
 FINAL = (COMPLETED, FAILED)
-SCORE_MAX = 2**32 - 1
-LOW_224 = 2**224 - 1
-MASK_112 = 2**112 - 1
+SCORE_MAX = 2**16 - 1
+LOW_160 = 2**160 - 1
+MASK_80 = 2**80 - 1
 MAX_DEALS = 3
-KITTY_TASKS = 8  # failed before the examples: the kitty starts at 8 x 1.5 RLC
 
 # The worker pool: (kind, starting score). Scores set weights 2 (fresh), 3, 4, 12 and 256
 # (capped; that silent worker reaches consensus alone at any trust up to 8).
@@ -98,6 +100,7 @@ TRUSTS = st.sampled_from((1, 1, 2, 3, 4, 5, 6, 7, 8))  # trust 1 (one-call path)
 APP_PRICES = st.sampled_from((0, 3 * RLC))
 DATASET_PRICES = st.sampled_from((None, 0, 2 * RLC))  # None: a deal without a dataset
 WORKERPOOL_PRICES = st.sampled_from((0, 7, 2 * RLC + 1, 5 * RLC))
+FAILS = st.sampled_from((False, False, True))  # a third of the deals run an app that fails
 PICK = st.integers(0, 2**16)
 # Mostly short waits: a deal lives 10 C = 3 000 s, a reveal window is 2 C = 600 s (the
 # `progress` rule also jumps past a reveal window or to the final deadline when it must).
@@ -152,6 +155,7 @@ class DealModel:
     stake: int
     scheduler_stake: int
     reward_ratio: int
+    fails: bool = False  # the app always fails: the right digest is a failure record's
     tasks: list[TaskModel] = field(default_factory=list)
 
     @property
@@ -167,7 +171,8 @@ class DealModel:
         return self.start + rules.FINAL_DEADLINE_RATIO * self.time_ref
 
     def __repr__(self) -> str:
-        return f"deal#{self.number}(trust={self.trust}, volume={self.volume})"
+        fails = ", failing app" if self.fails else ""
+        return f"deal#{self.number}(trust={self.trust}, volume={self.volume}{fails})"
 
 
 @dataclass
@@ -185,6 +190,7 @@ class TaskModel:
     consensus: bytes | None = None  # the digest, while REVEALING
     winners: int = 0
     reveal_deadline: int = 0
+    settled_failure: bool = False  # FAILED by its workers' failure record, not claimed
 
     def valid(self, c: Contribution) -> bool:
         return c.round >= self.rejected.get(c.digest, 0)
@@ -240,18 +246,21 @@ def _build_world(protocol: Protocol, actors: dict[str, Actor]) -> World:
     workerpool = protocol.workerpools.create_workerpool(a["scheduler"].address, "machine pool")
     for name, amount in DEPOSITS.items():
         protocol.fund(a[name], amount)
-    _fill_kitty(protocol, a, app, dataset, workerpool)
     workers = []
     for number, (kind, score) in enumerate(POOL):
         worker = make_actor(f"machine worker {number} {kind}")
         protocol.fund(worker, POOR_FUNDS if number == POOR_WORKER else WORKER_FUNDS)
         if score:
-            # The score is the top 32 bits of the account word; balance and frozen stay.
+            # The score is bits 160-175 of the account word, earned with the scheduler of
+            # the top 80 bits (the machine's one scheduler); balance and frozen stay.
             slot = _account_slot(protocol, worker.address)
             word = boa.env.get_storage(protocol.hub.address, slot)
-            boa.env.set_storage(protocol.hub.address, slot, (word & LOW_224) | (score << 224))
+            pool = int(a["scheduler"].address, 16) & MASK_80
+            boa.env.set_storage(
+                protocol.hub.address, slot, (word & LOW_160) | (score << 160) | (pool << 176)
+            )
         workers.append(worker)
-    addresses = [x.address for x in actors.values()] + [w.address for w in workers] + [KITTY]
+    addresses = [x.address for x in actors.values()] + [w.address for w in workers]
     hub = protocol.hub
     accounts = {x: (hub.balance_of(x), hub.frozen_of(x), hub.score_of(x)) for x in addresses}
     for worker, (_, score) in zip(workers, POOL, strict=True):
@@ -259,48 +268,9 @@ def _build_world(protocol: Protocol, actors: dict[str, Actor]) -> World:
     for address, (balance, frozen, score) in accounts.items():
         # The account word's layout, which the machine reads directly (see _chain_account).
         word = boa.env.get_storage(hub.address, _account_slot(protocol, address))
-        assert word == balance | (frozen << 112) | (score << 224)
+        assert word & (2**176 - 1) == balance | (frozen << 80) | (score << 160)
     assert protocol.token.balanceOf(hub.address) == sum(b + f for b, f, _ in accounts.values())
     return World(protocol, actors, workers, str(app), str(dataset), str(workerpool), accounts)
-
-
-def _fill_kitty(
-    protocol: Protocol, actors: dict[str, Actor], app: Any, dataset: Any, workerpool: Any
-) -> None:
-    """Fails a deal of KITTY_TASKS tasks at 5 RLC so that the kitty starts at 12 RLC: the
-    examples' completions pay its share in the 10 % regime, then the 1 RLC one."""
-    salt = keccak(b"machine kitty deal")
-    market = Market(
-        protocol=protocol,
-        app=str(app),
-        dataset=str(dataset),
-        workerpool=str(workerpool),
-        app_order=AppOrder(app=str(app), appprice=0, volume=KITTY_TASKS, salt=salt),
-        dataset_order=DatasetOrder(),
-        workerpool_order=WorkerpoolOrder(
-            workerpool=str(workerpool), workerpoolprice=5 * RLC, volume=KITTY_TASKS, salt=salt
-        ),
-        request_order=RequestOrder(
-            app=str(app),
-            appmaxprice=0,
-            workerpool=str(workerpool),
-            workerpoolmaxprice=5 * RLC,
-            requester=actors["requester"].address,
-            volume=KITTY_TASKS,
-            beneficiary=actors["requester"].address,
-            salt=salt,
-        ),
-        signers={
-            "app": actors["app_owner"],
-            "workerpool": actors["scheduler"],
-            "request": actors["requester"],
-        },
-    )
-    deal = market.match()
-    boa.env.time_travel(seconds=rules.FINAL_DEADLINE_RATIO * protocol.hub.deal(deal).time_ref)
-    with boa.env.prank(actors["stranger"].address):
-        protocol.hub.claim(deal, list(range(KITTY_TASKS)), [])
-    assert protocol.hub.kitty() == KITTY_TASKS * 5 * RLC * rules.SCHEDULER_STAKE_RATIO // 100
 
 
 @pytest.fixture(autouse=True)
@@ -359,7 +329,11 @@ class DealMachine(RuleBasedStateMachine):
         self.slots = {x: _account_slot(self.p, x) for x in self.accounts}
         self.requester_deposit = sum(self.world.accounts[self.requester.address][:2])
         self.deals: list[DealModel] = []
-        self.finals: set[bytes] = set()  # task ids with a TaskFinalize or TaskClaimed
+        self.finals: set[bytes] = set()  # task ids with a TaskFinalize, TaskFailed or TaskClaimed
+        # What the requester paid for tasks (completed: the price; settled as failed: the
+        # workerpool price) and what it was given (the stakes of claimed untouched tasks).
+        self.requester_paid = 0
+        self.requester_compensated = 0
         self.consensus_hashes: dict[bytes, set[bytes]] = {}  # TaskConsensus result hashes
         self.healthy = True
 
@@ -386,10 +360,26 @@ class DealMachine(RuleBasedStateMachine):
     def _tasks(self) -> list[TaskModel]:
         return [t for d in self.deals for t in d.tasks]
 
+    @staticmethod
+    def _record(task: TaskModel) -> FailureRecord:
+        """The failure record of a task of a failing app (its stderr differs per task)."""
+        return FailureRecord(FailureKind.APP_EXIT, 1 + task.index, keccak(b"stderr" + task.id))
+
+    def _right(self, task: TaskModel) -> bytes:
+        if task.deal.fails:
+            return self._record(task).digest()
+        return keccak(b"right result" + task.id)
+
+    def _results(self, task: TaskModel, digest: bytes) -> bytes:
+        """What a finalizer passes as `results`: the failure record for the failure digest."""
+        if task.deal.fails and digest == self._right(task):
+            return self._record(task).encode()
+        return b"results"
+
     def _digest(self, worker: str, task: TaskModel) -> bytes:
         kind = self.kinds[worker]
         if kind in ("honest", "silent"):
-            return keccak(b"right result" + task.id)
+            return self._right(task)
         if kind == "wrong":
             return keccak(b"wrong result" + task.id)
         return keccak(b"lone result" + worker.encode() + task.id)
@@ -415,27 +405,33 @@ class DealMachine(RuleBasedStateMachine):
                 self.consensus_hashes.setdefault(bytes(log.task_id), set()).add(
                     bytes(log.result_hash)
                 )
-            elif name in ("TaskFinalize", "TaskClaimed"):
+            elif name in ("TaskFinalize", "TaskFailed", "TaskClaimed"):
                 tid = bytes(log.task_id)
                 assert tid not in self.finals, f"task {tid.hex()} final twice"
                 self.finals.add(tid)
 
-    def _pay_success(self, task: TaskModel, rewards: dict[str, int], losers: int) -> None:
+    def _pay_success(
+        self, task: TaskModel, rewards: dict[str, int], losers: int, failed: bool = False
+    ) -> None:
         """The moves that every completed task shares: the requester pays the price, the
-        app and dataset owners get theirs, the scheduler gets its stake back, its reward
-        (what the workers did not get of the pot) and a share of the kitty."""
+        app and dataset owners get theirs, the scheduler gets its stake back and its reward
+        (what the workers did not get of the pot). A task settled as `failed` costs the
+        requester the workerpool price only: the app and dataset prices come back."""
         d = task.deal
         pot = d.workerpool_price + d.stake * losers
         scheduler_reward = pot - sum(rewards.values())
-        share = rules.kitty_share(self.accounts[KITTY][1])
-        self._move(self.requester.address, 0, -d.price)
-        self._move(self.actors["app_owner"].address, d.app_price)
-        self._move(self.actors["dataset_owner"].address, d.dataset_price)
-        self._move(KITTY, 0, -share)
-        self._move(
-            self.scheduler.address, scheduler_reward + d.scheduler_stake + share, -d.scheduler_stake
-        )
-        task.status = COMPLETED
+        if failed:
+            self._move(self.requester.address, d.app_price + d.dataset_price, -d.price)
+            self.requester_paid += d.workerpool_price
+            task.status = FAILED
+            task.settled_failure = True
+        else:
+            self._move(self.requester.address, 0, -d.price)
+            self._move(self.actors["app_owner"].address, d.app_price)
+            self._move(self.actors["dataset_owner"].address, d.dataset_price)
+            self.requester_paid += d.price
+            task.status = COMPLETED
+        self._move(self.scheduler.address, scheduler_reward + d.scheduler_stake, -d.scheduler_stake)
 
     # --- deals ----------------------------------------------------------------------------
 
@@ -446,6 +442,7 @@ class DealMachine(RuleBasedStateMachine):
         app_price: int,
         dataset_price: int | None,
         workerpool_price: int,
+        fails: bool = False,
     ) -> None:
         w = self.world
         salt = keccak(f"machine deal {len(self.deals)}".encode())
@@ -505,6 +502,7 @@ class DealMachine(RuleBasedStateMachine):
             stake=workerpool_price * terms.worker_stake_ratio // 100,
             scheduler_stake=workerpool_price * rules.SCHEDULER_STAKE_RATIO // 100,
             reward_ratio=terms.scheduler_reward_ratio,
+            fails=fails,
         )
         deal.tasks = [TaskModel(deal, i, task_id(deal_id, i)) for i in range(volume)]
         self.deals.append(deal)
@@ -608,7 +606,7 @@ class DealMachine(RuleBasedStateMachine):
 
     def _finalize(self, task: TaskModel, sender: str, label: str, flaw: str | None = None) -> None:
         d = task.deal
-        digest = task.consensus or keccak(b"right result" + task.id)
+        digest = task.consensus or self._right(task)
         contributors = task.sorted_contributors()
         if flaw == "digest":
             digest = keccak(b"not the consensus" + digest)
@@ -647,18 +645,22 @@ class DealMachine(RuleBasedStateMachine):
                 reasons.append("tasks: reveal window still open")
             if len(winners) != task.winners:
                 reasons.append("tasks: winners still revealing")
+        elif sender != self.scheduler.address and not (own is not None and own.proved):
+            # Security M2: after the window, only the scheduler or a winner gives the pointer.
+            reasons.append("tasks: only the scheduler or a winner may finalize")
+        results = self._results(task, digest)
+        failed = results != b"results"
 
         def call() -> None:
             with boa.env.prank(sender):
-                self.hub.finalize(d.id, task.index, digest, b"results", b"", contributors)
+                self.hub.finalize(d.id, task.index, digest, results, b"", contributors)
 
         reason = _attempt(call)
         self._check_outcome(reasons, reason, f"finalize by {label}")
         if reason is not None:
             return
         logs = self._logs()
-        finals = [x for x in logs if type(x).__name__ == "TaskFinalize"]
-        assert [(bytes(x.task_id), bytes(x.digest)) for x in finals] == [(task.id, digest)]
+        self._check_final_event(logs, task, digest, failed)
         # The completed digest is the one the task went REVEALING on.
         assert rules.result_hash(task.id, digest) in self.consensus_hashes.get(task.id, set())
         self._record_finals(logs)
@@ -686,8 +688,9 @@ class DealMachine(RuleBasedStateMachine):
             # Every other contributor: stake seized into the pot, a third of its score lost.
             self._move(x, 0, -payout.seized[x])
             self.accounts[x][2] = self.accounts[x][2] * 2 // 3
-        self._pay_success(task, payout.workers, len(losers))
-        event(f"completed by {label}: {len(winners)} winners, {len(losers)} losers")
+        self._pay_success(task, payout.workers, len(losers), failed)
+        outcome = "settled as failed" if failed else "completed"
+        event(f"{outcome} by {label}: {len(winners)} winners, {len(losers)} losers")
 
     def _reopen(self, task: TaskModel, flaw: str | None = None) -> None:
         d = task.deal
@@ -737,13 +740,16 @@ class DealMachine(RuleBasedStateMachine):
         if forged:
             reasons.append("tasks: invalid authorization")
 
+        results = self._results(task, digest)
+        failed = results != b"results"
+
         def call() -> None:
             with boa.env.prank(worker):
                 self.hub.contribute_and_finalize(
                     d.id,
                     task.index,
                     digest,
-                    b"results",
+                    results,
                     b"",
                     ZERO,
                     b"",
@@ -755,8 +761,7 @@ class DealMachine(RuleBasedStateMachine):
         if reason is not None:
             return
         logs = self._logs()
-        finals = [x for x in logs if type(x).__name__ == "TaskFinalize"]
-        assert [(bytes(x.task_id), bytes(x.digest)) for x in finals] == [(task.id, digest)]
+        self._check_final_event(logs, task, digest, failed)
         self._record_finals(logs)
         assert task.status == UNSET
         assert not task.contributions
@@ -764,8 +769,23 @@ class DealMachine(RuleBasedStateMachine):
         task.one_call_digest = digest
         reward = d.workerpool_price * (100 - d.reward_ratio) // 100
         self._move(worker, reward)
-        self._pay_success(task, {worker: reward}, 0)
-        event("completed in one call")
+        self._pay_success(task, {worker: reward}, 0, failed)
+        event("settled as failed in one call" if failed else "completed in one call")
+
+    def _check_final_event(self, logs: list[Any], task: TaskModel, digest: bytes, failed: bool) -> None:
+        """A completed task logs TaskFinalize with its digest; a failed one TaskFailed with
+        its record's fields, and no TaskFinalize."""
+        finals = [x for x in logs if type(x).__name__ == "TaskFinalize"]
+        failures = [x for x in logs if type(x).__name__ == "TaskFailed"]
+        if not failed:
+            assert [(bytes(x.task_id), bytes(x.digest)) for x in finals] == [(task.id, digest)]
+            assert failures == []
+            return
+        record = self._record(task)
+        assert finals == []
+        assert [
+            (bytes(x.task_id), x.kind, x.exit_code, bytes(x.stderr_digest)) for x in failures
+        ] == [(task.id, record.kind, record.exit_code, record.stderr_digest)]
 
     def _claim(self, deal: DealModel, tasks: list[TaskModel], flaw: str | None = None) -> None:
         contributors = [x for t in tasks for x in t.sorted_contributors()]
@@ -800,13 +820,17 @@ class DealMachine(RuleBasedStateMachine):
             t.status = FAILED
         count = len(tasks)
         self._move(self.requester.address, deal.price * count, -deal.price * count)
-        self._move(self.scheduler.address, 0, -deal.scheduler_stake * count)
-        self._move(KITTY, 0, deal.scheduler_stake * count)
+        # The scheduler's stake of a task nobody contributed to goes to the requester; of
+        # the others it comes back.
+        lost = deal.scheduler_stake * never_started
+        self._move(self.requester.address, lost)
+        self.requester_compensated += lost
+        self._move(self.scheduler.address, deal.scheduler_stake * count - lost, -deal.scheduler_stake * count)
         event(f"claimed {count} tasks, {never_started} never started")
 
     def _settle_everything(self) -> None:
         """Claims every task still open after the last final deadline: then nothing may be
-        frozen but the kitty."""
+        frozen."""
         open_deals = [d for d in self.deals if any(not t.final for t in d.tasks)]
         if open_deals:
             last = max(d.final_deadline for d in open_deals)
@@ -817,8 +841,7 @@ class DealMachine(RuleBasedStateMachine):
         self.check_chain_equals_model()
         self._check_views()
         for address, (_, frozen, _) in self.accounts.items():
-            if address != KITTY:
-                assert frozen == 0, f"{address} still has {frozen} frozen"
+            assert frozen == 0, f"{address} still has {frozen} frozen"
 
     # --- rules: the usual path --------------------------------------------------------------
 
@@ -933,9 +956,15 @@ class DealMachine(RuleBasedStateMachine):
                 # A winner too late to reveal tries to reveal in a finalize call.
                 self._finalize(task, talkers[who % len(talkers)], "a late winner")
             elif revealed:
-                sender = self.scheduler if style == "scheduler" else self.stranger
-                label = "the scheduler" if style == "scheduler" else "a stranger"
-                self._finalize(task, sender.address, f"{label} after the window")
+                # The scheduler, a winner that revealed or (reverts: M2) a stranger.
+                proved = [c.worker for c in task.contributions.values() if c.proved]
+                if style == "scheduler":
+                    sender, label = self.scheduler.address, "the scheduler"
+                elif style == "stranger" and who % 4 == 0:
+                    sender, label = self.stranger.address, "a stranger"
+                else:
+                    sender, label = proved[who % len(proved)], "a winner"
+                self._finalize(task, sender, f"{label} after the window")
             else:
                 self._reopen(task)
 
@@ -947,6 +976,7 @@ class DealMachine(RuleBasedStateMachine):
         app_price=APP_PRICES,
         dataset_price=DATASET_PRICES,
         workerpool_price=WORKERPOOL_PRICES,
+        fails=FAILS,
     )
     @_step
     def first_deal(
@@ -956,8 +986,9 @@ class DealMachine(RuleBasedStateMachine):
         app_price: int,
         dataset_price: int | None,
         workerpool_price: int,
+        fails: bool,
     ) -> None:
-        self._match(trust, volume, app_price, dataset_price, workerpool_price)
+        self._match(trust, volume, app_price, dataset_price, workerpool_price, fails)
 
     @precondition(lambda self: len(self.deals) < MAX_DEALS)
     @rule(
@@ -966,6 +997,7 @@ class DealMachine(RuleBasedStateMachine):
         app_price=APP_PRICES,
         dataset_price=DATASET_PRICES,
         workerpool_price=WORKERPOOL_PRICES,
+        fails=FAILS,
     )
     @_step
     def match_deal(
@@ -975,8 +1007,9 @@ class DealMachine(RuleBasedStateMachine):
         app_price: int,
         dataset_price: int | None,
         workerpool_price: int,
+        fails: bool,
     ) -> None:
-        self._match(trust, volume, app_price, dataset_price, workerpool_price)
+        self._match(trust, volume, app_price, dataset_price, workerpool_price, fails)
 
     @precondition(lambda self: self.deals)
     @rule(
@@ -1069,11 +1102,12 @@ class DealMachine(RuleBasedStateMachine):
     # --- invariants -------------------------------------------------------------------------
 
     def _chain_account(self, address: str) -> tuple[int, int, int]:
-        """An account as the hub's storage holds it: one word, balance (low 112 bits) |
-        frozen (next 112) | score (top 32). Reading the word is ~50 times cheaper than the
-        three views, which the teardown checks against it (and the world build)."""
+        """An account as the hub's storage holds it: one word, balance (low 80 bits) |
+        frozen (next 80) | score (16) | its scheduler (top 80: the machine has one, so the
+        score always counts). Reading the word is ~50 times cheaper than the three views,
+        which the teardown checks against it (and the world build)."""
         word = boa.env.get_storage(self.hub.address, self.slots[address])
-        return word & MASK_112, (word >> 112) & MASK_112, word >> 224
+        return word & MASK_80, (word >> 80) & MASK_80, (word >> 160) & SCORE_MAX
 
     def _check_views(self) -> None:
         hub = self.hub
@@ -1088,9 +1122,8 @@ class DealMachine(RuleBasedStateMachine):
         for address, account in self.accounts.items():
             assert self._chain_account(address) == tuple(account), address
             held += account[0] + account[1]
-        # A1: the hub's tokens are exactly what its accounts hold, the kitty included.
+        # A1: the hub's tokens are exactly what its accounts hold.
         assert self.p.token.balanceOf(self.hub.address) == held
-        assert self.hub.kitty() == self.accounts[KITTY][1]
         for task in self._tasks():
             view = self.hub.task(task.deal.id, task.index)
             assert view.status == task.status, task
@@ -1102,15 +1135,24 @@ class DealMachine(RuleBasedStateMachine):
     @invariant()
     @_step
     def check_requester_pays_once(self) -> None:
-        completed = sum(d.price for d in self.deals for t in d.tasks if t.status == COMPLETED)
-        failed = sum(d.price for d in self.deals for t in d.tasks if t.status == FAILED)
-        open_ = sum(d.price for d in self.deals for t in d.tasks if not t.final)
+        tasks = [t for d in self.deals for t in d.tasks]
+        completed = sum(t.deal.price for t in tasks if t.status == COMPLETED)
+        settled = sum(t.deal.workerpool_price for t in tasks if t.settled_failure)
+        claimed = sum(
+            t.deal.price for t in tasks if t.status == FAILED and not t.settled_failure
+        )
+        refunded = claimed + sum(
+            t.deal.app_price + t.deal.dataset_price for t in tasks if t.settled_failure
+        )
+        open_ = sum(t.deal.price for t in tasks if not t.final)
         ordered = sum(d.price * d.volume for d in self.deals)
         balance, frozen, _ = self._chain_account(self.requester.address)
-        # Paid exactly once per completed task, refunded exactly for the failed ones.
-        assert self.requester_deposit - balance - frozen == completed
+        # Paid exactly once per completed task (the workerpool price for a settled failure),
+        # refunded exactly for the claimed ones, given the stakes of untouched ones.
+        assert self.requester_paid == completed + settled
+        assert self.requester_deposit - balance - frozen == completed + settled - self.requester_compensated
         assert frozen == open_
-        assert balance == self.requester_deposit - ordered + failed
+        assert balance == self.requester_deposit - ordered + refunded + self.requester_compensated
         assert self.finals == {t.id for t in self._tasks() if t.final}
 
     @invariant()
@@ -1126,8 +1168,7 @@ class DealMachine(RuleBasedStateMachine):
     def check_no_lock_once_all_final(self) -> None:
         if all(t.final for t in self._tasks()):
             for address in self.accounts:
-                if address != KITTY:
-                    assert self._chain_account(address)[1] == 0, address
+                assert self._chain_account(address)[1] == 0, address
 
 
 TestDealMachine = DealMachine.TestCase

@@ -1,11 +1,11 @@
 """Escrow (contracts/hub/escrow.vy): deposits and withdrawals through the hub, and the
-internal primitives (lock, unlock, seize, reward, freeze, unlock_and_reward and the general
-settle) through
+internal primitives (lock, unlock, seize, reward, unlock_and_reward and the general settle)
+through
 contracts/mocks/escrow_harness.vy, which is the escrow module alone with those primitives
 exposed.
 
-An account is one word: balance (low 112 bits) | frozen (next 112 bits) | worker score (top
-32 bits). The primitives emit no events (the callers' deal and task events carry the moves):
+An account is one word: balance (low 80 bits) | frozen (next 80 bits) | worker score (16
+bits) | the low 80 bits of the scheduler the score was earned with (top 80 bits). The primitives emit no events (the callers' deal and task events carry the moves):
 their tests check state."""
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import pytest
 from tests.support import RLC, ZERO
 
 HARNESS_PATH = str(Path(__file__).resolve().parents[2] / "contracts/mocks/escrow_harness.vy")
-LIMIT = 2**112  # bound of the balance and of the frozen amount
-SCORE_MAX = 2**32 - 1  # the score saturates there
+LIMIT = 2**80  # bound of the balance and of the frozen amount
+SCORE_MAX = 2**16 - 1  # the score saturates there
+SCHEDULER = "0x00000000000000000000aBcdEf0123456789aBcd"  # the scores' scheduler here
+ALL_ONES = "0xFFfFfFffFFfffFFfFFfFFFFFffFFFffffFfFFFfF"
 
 
 def _events(logs: list[Any], name: str) -> list[Any]:
@@ -124,8 +126,8 @@ def test_deposit__above_wallet_balance__reverts(protocol) -> None:
     assert protocol.hub.balance_of(requester.address) == 0
 
 
-def test_deposit__balance_reaching_2_112__reverts(protocol) -> None:
-    # Only reachable with a minted supply above 2**112 nRLC (5.2e24 RLC).
+def test_deposit__balance_reaching_2_80__reverts(protocol) -> None:
+    # Only reachable with a minted supply above 2**80 nRLC (1.2e15 RLC).
     token, hub = protocol.token, protocol.hub
     whale = protocol.actors["deployer"]
     with boa.env.prank(whale.address):
@@ -390,21 +392,22 @@ def _word(harness, account: str) -> int:
     return harness.eval(f"escrow._accounts[{account}]")
 
 
-def _packed(balance: int, frozen: int, score: int) -> int:
-    return balance | (frozen << 112) | (score << 224)
+def _packed(balance: int, frozen: int, score: int, scheduler: str = SCHEDULER) -> int:
+    return balance | (frozen << 80) | (score << 160) | ((int(scheduler, 16) % 2**80) << 176)
 
 
-def _scored(harness, account: str, score: int) -> None:
+def _scored(harness, account: str, score: int, scheduler: str = SCHEDULER) -> None:
     """Sets the score of `account` and nothing else (a settle that moves no value)."""
-    harness.settle(account, 0, 0, 0, score)
+    harness.settle(account, 0, 0, 0, score, scheduler)
 
 
 def _max_account(harness, account: str) -> None:
-    """Every field at its maximum: balance and frozen 2**112 - 1, score 2**32 - 1."""
+    """Every field at its maximum: balance and frozen 2**80 - 1, score 2**16 - 1, scheduler
+    bits all ones."""
     harness.reward(account, LIMIT - 1)
     harness.lock(account, LIMIT - 1)
     harness.reward(account, LIMIT - 1)
-    _scored(harness, account, SCORE_MAX)
+    _scored(harness, account, SCORE_MAX, ALL_ONES)
     assert _state(harness, account) == (LIMIT - 1, LIMIT - 1, SCORE_MAX)
     assert _word(harness, account) == 2**256 - 1
 
@@ -419,14 +422,48 @@ def test_harness__deployed__uses_the_session_token_and_its_deposits(protocol, ha
     assert protocol.hub.balance_of(requester.address) == 0
 
 
-def test_account__word_layout__balance_low_frozen_middle_score_top(protocol, harness) -> None:
+def test_account__word_layout__balance_frozen_score_then_scheduler_on_top(protocol, harness) -> None:
     account = protocol.actors["requester"].address
     harness.reward(account, 7)
     harness.lock(account, 4)
     _scored(harness, account, 9)
 
     assert _state(harness, account) == (3, 4, 9)
-    assert _word(harness, account) == 3 + (4 << 112) + (9 << 224)
+    assert _word(harness, account) == 3 + (4 << 80) + (9 << 160) + ((int(SCHEDULER, 16) % 2**80) << 176)
+
+
+# --- scores count with the scheduler they were earned with (security H2) -------------------
+
+
+def test_score_in__earned_with_that_scheduler__counts(protocol, harness) -> None:
+    worker = protocol.actors["stranger"].address
+    _scored(harness, worker, 303)
+
+    assert harness.score_in(worker, SCHEDULER) == 303
+    assert harness.score_of(worker) == 303
+
+
+def test_score_in__another_scheduler__is_fresh(protocol, harness) -> None:
+    # Farmed in one's own pool (self-dealt tasks), a score weighs nothing elsewhere.
+    worker = protocol.actors["stranger"].address
+    _scored(harness, worker, 303)
+
+    assert harness.score_in(worker, protocol.actors["scheduler"].address) == 0
+    # The word keeps the low 80 bits of the scheduler: an address differing there is
+    # another scheduler (grinding a key whose address shares them takes 2**80 tries).
+    assert harness.score_in(worker, SCHEDULER[:-1] + "e") == 0
+    assert harness.score_in(worker, "0x" + "1" * 20 + SCHEDULER[22:]) == 303
+
+
+def test_settle__with_another_scheduler__moves_the_score_there(protocol, harness) -> None:
+    worker = protocol.actors["stranger"].address
+    _scored(harness, worker, 40)
+    other = protocol.actors["scheduler"].address
+
+    harness.settle(worker, 0, 0, 0, 1, other)
+
+    assert harness.score_in(worker, other) == 1
+    assert harness.score_in(worker, SCHEDULER) == 0
 
 
 # --- lock: balance -> frozen ---------------------------------------------------------------
@@ -468,8 +505,8 @@ def test_lock__above_balance__reverts(protocol, harness) -> None:
     assert harness.frozen_of(account.address) == 6 * RLC
 
 
-def test_lock__frozen_reaching_2_112__reverts(protocol, harness) -> None:
-    # Needs 2**112 nRLC in one account: credited with reward, which moves no tokens.
+def test_lock__frozen_reaching_2_80__reverts(protocol, harness) -> None:
+    # Needs 2**80 nRLC in one account: credited with reward, which moves no tokens.
     account = protocol.actors["requester"].address
     harness.reward(account, LIMIT - 1)
     harness.lock(account, LIMIT - 1)
@@ -512,8 +549,8 @@ def test_unlock__above_frozen__reverts(protocol, harness) -> None:
     assert harness.balance_of(account.address) == 8 * RLC
 
 
-def test_unlock__balance_reaching_2_112__reverts(protocol, harness) -> None:
-    # Without this check the balance would carry into the frozen field and 2**112 - 1 nRLC
+def test_unlock__balance_reaching_2_80__reverts(protocol, harness) -> None:
+    # Without this check the balance would carry into the frozen field and 2**80 - 1 nRLC
     # would vanish (balance 0, frozen unchanged).
     account = protocol.actors["requester"].address
     harness.reward(account, 1)
@@ -568,7 +605,7 @@ def test_reward__account__credits_balance_and_emits_nothing(protocol, harness) -
     assert _state(harness, account) == (3 * RLC, 0, 0)
 
 
-def test_reward__balance_reaching_2_112__reverts(protocol, harness) -> None:
+def test_reward__balance_reaching_2_80__reverts(protocol, harness) -> None:
     account = protocol.actors["app_owner"].address
     harness.reward(account, LIMIT - 1)
 
@@ -590,42 +627,6 @@ def test_reward__frozen_and_scored_account__leaves_frozen_and_score_untouched(
     assert _state(harness, account.address) == (1, 10 * RLC, 4)
 
 
-# --- freeze: the pot -> frozen -------------------------------------------------------------
-
-
-def test_freeze__account__credits_frozen_only_and_emits_nothing(protocol, harness) -> None:
-    # How a failed deal's scheduler stake goes to the kitty: seized, then frozen there.
-    account = protocol.actors["stranger"].address
-    harness.reward(account, 2 * RLC)
-    _scored(harness, account, 6)
-
-    harness.freeze(account, 5 * RLC)
-    harness.freeze(account, 1 * RLC)
-
-    assert harness.get_logs() == []
-    assert _state(harness, account) == (2 * RLC, 6 * RLC, 6)
-
-
-def test_freeze__frozen_reaching_2_112__reverts(protocol, harness) -> None:
-    account = protocol.actors["stranger"].address
-    harness.freeze(account, LIMIT - 1)
-    assert _state(harness, account) == (0, LIMIT - 1, 0)
-
-    # Without the check the frozen amount would carry into the score.
-    with boa.reverts("escrow: frozen overflow"):
-        harness.freeze(account, 1)
-    assert _state(harness, account) == (0, LIMIT - 1, 0)
-
-
-def test_freeze__then_unlock__frozen_funds_become_free(protocol, harness) -> None:
-    account = protocol.actors["stranger"].address
-    harness.freeze(account, 3 * RLC)
-
-    harness.unlock(account, 3 * RLC)
-
-    assert _state(harness, account) == (3 * RLC, 0, 0)
-
-
 # --- settle: the general move, one write ---------------------------------------------------
 
 
@@ -636,7 +637,7 @@ def test_settle__unlock_seize_reward_and_score__one_move(protocol, harness) -> N
     _scored(harness, worker.address, 2)
 
     # frozen -= unlocked + seized; balance += unlocked + reward; score := score.
-    harness.settle(worker.address, 3 * RLC, 1 * RLC, 5 * RLC, 7)
+    harness.settle(worker.address, 3 * RLC, 1 * RLC, 5 * RLC, 7, SCHEDULER)
 
     assert harness.get_logs() == []
     assert _state(harness, worker.address) == (4 * RLC + 3 * RLC + 5 * RLC, 2 * RLC, 7)
@@ -650,7 +651,7 @@ def test_settle__lower_score__replaces_the_score(protocol, harness) -> None:
     harness.lock(worker, 2)
     _scored(harness, worker, 30)
 
-    harness.settle(worker, 0, 2, 0, 20)
+    harness.settle(worker, 0, 2, 0, 20, SCHEDULER)
 
     assert _state(harness, worker) == (0, 0, 20)
 
@@ -660,18 +661,18 @@ def test_settle__zero_moves__only_sets_the_score(protocol, harness) -> None:
     harness.reward(worker, 9)
     harness.lock(worker, 4)
 
-    harness.settle(worker, 0, 0, 0, 11)
+    harness.settle(worker, 0, 0, 0, 11, SCHEDULER)
 
     assert _state(harness, worker) == (5, 4, 11)
 
 
 @pytest.mark.parametrize("score", [SCORE_MAX, SCORE_MAX + 1, 2**200, 2**256 - 1])
-def test_settle__score_at_or_above_2_32__saturates(protocol, harness, score: int) -> None:
+def test_settle__score_at_or_above_2_16__saturates(protocol, harness, score: int) -> None:
     worker = protocol.actors["scheduler"].address
     harness.reward(worker, 9)
     harness.lock(worker, 4)
 
-    harness.settle(worker, 1, 0, 0, score)
+    harness.settle(worker, 1, 0, 0, score, SCHEDULER)
 
     # The score neither wraps nor spills into the other fields of the word.
     assert _state(harness, worker) == (6, 3, SCORE_MAX)
@@ -686,24 +687,24 @@ def test_settle__unlocked_plus_seized_above_frozen__reverts(protocol, harness) -
 
     # Each part alone is covered, not their sum; free balance does not count.
     with boa.reverts("escrow: insufficient frozen"):
-        harness.settle(worker, 3, 3, 0, 2)
+        harness.settle(worker, 3, 3, 0, 2, SCHEDULER)
     assert _state(harness, worker) == (5, 5, 1)
 
 
-def test_settle__balance_reaching_2_112__reverts(protocol, harness) -> None:
+def test_settle__balance_reaching_2_80__reverts(protocol, harness) -> None:
     worker = protocol.actors["scheduler"].address
     harness.reward(worker, 1)
     harness.lock(worker, 1)
     harness.reward(worker, LIMIT - 2)
 
     with boa.reverts("escrow: balance overflow"):
-        harness.settle(worker, 1, 0, 1, 0)
+        harness.settle(worker, 1, 0, 1, 0, SCHEDULER)
     with boa.reverts("escrow: balance overflow"):
-        harness.settle(worker, 0, 0, 2, 0)
+        harness.settle(worker, 0, 0, 2, 0, SCHEDULER)
     assert _state(harness, worker) == (LIMIT - 2, 1, 0)
 
     # Exactly at the bound minus one is fine.
-    harness.settle(worker, 1, 0, 0, 3)
+    harness.settle(worker, 1, 0, 0, 3, SCHEDULER)
     assert _state(harness, worker) == (LIMIT - 1, 0, 3)
 
 
@@ -732,7 +733,7 @@ def test_unlock_and_reward__above_frozen__reverts(protocol, harness) -> None:
     assert _state(harness, scheduler) == (8, 2, 0)
 
 
-def test_unlock_and_reward__balance_reaching_2_112__reverts(protocol, harness) -> None:
+def test_unlock_and_reward__balance_reaching_2_80__reverts(protocol, harness) -> None:
     scheduler = protocol.actors["scheduler"].address
     harness.reward(scheduler, 1)
     harness.lock(scheduler, 1)
@@ -757,7 +758,7 @@ def test_unlock_and_reward__max_frozen_and_score__no_borrow_from_the_score(
 
     harness.unlock_and_reward(account, LIMIT - 1, 0)
 
-    assert _word(harness, account) == _packed(LIMIT - 1, 0, SCORE_MAX)
+    assert _word(harness, account) == _packed(LIMIT - 1, 0, SCORE_MAX, ALL_ONES)
 
 
 # --- the fields of a word never bleed into each other --------------------------------------
@@ -771,8 +772,6 @@ def test_fields__all_at_maximum__each_credit_reverts_without_touching_the_others
 
     with boa.reverts("escrow: balance overflow"):
         harness.reward(account, 1)
-    with boa.reverts("escrow: frozen overflow"):
-        harness.freeze(account, 1)
     with boa.reverts("escrow: balance overflow"):
         harness.unlock(account, 1)
     with boa.reverts("escrow: frozen overflow"):
@@ -780,7 +779,7 @@ def test_fields__all_at_maximum__each_credit_reverts_without_touching_the_others
     with boa.reverts("escrow: balance overflow"):
         harness.unlock_and_reward(account, 0, 1)
     # A score above the maximum saturates; the amounts stay as they are.
-    harness.settle(account, 0, 0, 0, SCORE_MAX + 1)
+    harness.settle(account, 0, 0, 0, SCORE_MAX + 1, ALL_ONES)
     assert _word(harness, account) == 2**256 - 1
 
 
@@ -796,7 +795,7 @@ def test_fields__emptying_balance_and_frozen__keeps_the_score(protocol, harness)
     harness.unlock(account, LIMIT - 1)
     assert _state(harness, account) == (LIMIT - 1, 0, SCORE_MAX)
     harness.lock(account, 1)
-    harness.settle(account, 0, 1, 0, SCORE_MAX)
+    harness.settle(account, 0, 1, 0, SCORE_MAX, SCHEDULER)
     assert _word(harness, account) == _packed(LIMIT - 2, 0, SCORE_MAX)
 
 
@@ -806,16 +805,17 @@ def test_fields__zero_score__balance_and_frozen_at_maximum_stay_below_the_score(
     account = protocol.actors["requester"].address
     _max_account(harness, account)
 
-    harness.settle(account, 0, 0, 0, 0)
+    harness.settle(account, 0, 0, 0, 0, ZERO)
 
     assert _state(harness, account) == (LIMIT - 1, LIMIT - 1, 0)
-    assert _word(harness, account) == 2**224 - 1
+    assert _word(harness, account) == 2**160 - 1
 
 
 def test_withdraw__max_frozen_and_score__takes_only_the_balance(protocol, harness) -> None:
     account = protocol.actors["requester"]
+    harness.reward(account.address, LIMIT - 1)
+    harness.lock(account.address, LIMIT - 1)
     _fund_harness(protocol, harness, account, 10 * RLC)
-    harness.freeze(account.address, LIMIT - 1)
     _scored(harness, account.address, SCORE_MAX)
 
     with boa.env.prank(account.address):
@@ -854,7 +854,6 @@ def test_primitives__balanced_sequence__tokens_held_equal_balances_plus_frozen(
     a = protocol.actors
     requester, scheduler = a["requester"], a["scheduler"]
     app_owner, dataset_owner = a["app_owner"].address, a["dataset_owner"].address
-    kitty = "0x99c2268479b93fDe36232351229815DF80837e23"
     _fund_harness(protocol, harness, requester, 100 * RLC)
     _fund_harness(protocol, harness, scheduler, 50 * RLC)
 
@@ -866,32 +865,31 @@ def test_primitives__balanced_sequence__tokens_held_equal_balances_plus_frozen(
     harness.seize(requester.address, 30 * RLC)
     harness.reward(app_owner, 12 * RLC)
     harness.reward(dataset_owner, 8 * RLC)
-    harness.settle(scheduler.address, 10 * RLC, 0, 10 * RLC, 1)
+    harness.settle(scheduler.address, 10 * RLC, 0, 10 * RLC, 1, SCHEDULER)
     # Another deal is still running.
     harness.lock(requester.address, 5 * RLC)
-    # A third deal fails: the scheduler's stake goes to the kitty, frozen there.
+    # A third deal fails with nobody contributing: the scheduler's stake goes to the
+    # requester.
     harness.lock(scheduler.address, 6 * RLC)
     harness.seize(scheduler.address, 6 * RLC)
-    harness.freeze(kitty, 6 * RLC)
+    harness.reward(requester.address, 6 * RLC)
     with boa.env.prank(app_owner):
         harness.withdraw(2 * RLC)
 
-    accounts = [requester.address, scheduler.address, app_owner, dataset_owner, kitty]
+    accounts = [requester.address, scheduler.address, app_owner, dataset_owner]
     balances = {x: harness.balance_of(x) for x in accounts}
     frozen = {x: harness.frozen_of(x) for x in accounts}
     assert balances == {
-        requester.address: 65 * RLC,
+        requester.address: 71 * RLC,
         scheduler.address: 54 * RLC,
         app_owner: 10 * RLC,
         dataset_owner: 8 * RLC,
-        kitty: 0,
     }
     assert frozen == {
         requester.address: 5 * RLC,
         scheduler.address: 0,
         app_owner: 0,
         dataset_owner: 0,
-        kitty: 6 * RLC,
     }
     assert harness.score_of(scheduler.address) == 1
     held = protocol.token.balanceOf(harness.address)

@@ -1,5 +1,5 @@
 """The task lifecycle (contracts/hub/tasks.vy, PROTOCOL.md A5, A6): contribute and the
-consensus rule, reveal, and the views (task, contribution, result_for, kitty, score_of,
+consensus rule, reveal, and the views (task, contribution, result_for, score_of, score_in,
 TEE_BROKER; the broker is fixed at deployment, there is no setter). finalize and
 contribute_and_finalize are in test_tasks_finalize.py, reopen and claim in
 test_tasks_claim.py; the helpers in lifecycle_support.py.
@@ -28,7 +28,6 @@ from tests.contracts.lifecycle_support import (
     CONTRIBUTED,
     CONTRIBUTION_WINDOW,
     DIGEST,
-    KITTY,
     PROVED,
     REVEAL_WINDOW,
     REVEALING,
@@ -628,11 +627,6 @@ def test_result_for__task_without_callback__empty(protocol) -> None:
     job.contribute_and_finalize(worker)
     assert job.hub.result_for(job.task_id()) == b""
     assert job.hub.result_for(keccak(text="no task")) == b""
-
-
-def test_kitty__fresh_hub__zero(protocol) -> None:
-    assert protocol.hub.kitty() == 0
-    assert protocol.hub.frozen_of(KITTY) == 0
 
 
 def test_score_of__fresh_worker__zero_and_weight_two(protocol) -> None:

@@ -1,6 +1,6 @@
 """finalize and contribute_and_finalize (contracts/hub/tasks.vy, PROTOCOL.md A5, A6, B2):
 who may finalize when, where the money goes (checked against
-veritask.domain.tasks.success_payout for every party), scores, the kitty share, callbacks
+veritask.domain.tasks.success_payout for every party), scores, callbacks
 (receiveResult, failing and gas-burning callees, the gas floor) and the one-call path with
 and without an enclave. Every test ends with the hub's conservation check."""
 
@@ -16,7 +16,6 @@ from tests.contracts.lifecycle_support import (
     CONTRIBUTION_WINDOW,
     DIGEST,
     FINAL_WINDOW,
-    KITTY,
     PROVED,
     RESULTS,
     REVEAL_WINDOW,
@@ -36,7 +35,7 @@ from tests.contracts.lifecycle_support import (
     train,
 )
 from tests.support import make_actor
-from veritask.domain.tasks import CALLBACK_GAS, kitty_share
+from veritask.domain.tasks import CALLBACK_GAS
 
 ORACLE_DATA = b'{"price": 42}'
 
@@ -109,14 +108,14 @@ def test_finalize__single_winner_trust_1__reveals_and_finalizes_in_one_call(prot
     job.assert_conserved()
 
 
-def test_finalize__anyone_after_the_reveal_window__one_reveal_is_enough(protocol) -> None:
+def test_finalize__a_winner_after_the_reveal_window__one_reveal_is_enough(protocol) -> None:
     # PROTOCOL.md B2: nobody waits for a vanished scheduler.
     job, (first, second) = _agreed(protocol)
     job.reveal(first)
     boa.env.time_travel(seconds=REVEAL_WINDOW + 1)
     before = job.accounts()
 
-    job.finalize(protocol.actors["stranger"])
+    job.finalize(first)
 
     assert event_names(job.hub.get_logs()) == ["TaskFinalize"]
     assert job.hub.task(job.deal_id, 0).status == COMPLETED
@@ -128,13 +127,33 @@ def test_finalize__anyone_after_the_reveal_window__one_reveal_is_enough(protocol
     job.assert_conserved()
 
 
+def test_finalize__stranger_after_the_reveal_window__reverts(protocol) -> None:
+    # Security M2 (exploit): after the reveal deadline a stranger finalized with a bogus
+    # result pointer, and the scheduler's own finalize then reverted. Only the scheduler
+    # or a winner that revealed gives the pointer now.
+    job, (first, _) = _agreed(protocol)
+    job.reveal(first)
+    boa.env.time_travel(seconds=REVEAL_WINDOW + 1)
+
+    with boa.reverts("tasks: only the scheduler or a winner may finalize"):
+        job.finalize(protocol.actors["stranger"], results=b'{"storage": "bogus"}')
+    assert job.hub.task(job.deal_id, 0).status == REVEALING
+
+    job.finalize(job.scheduler)
+    assert job.hub.task(job.deal_id, 0).status == COMPLETED
+    job.assert_conserved()
+
+
 def test_finalize__silent_winner_after_the_window__cannot_reveal_in_finalize(protocol) -> None:
     job, (first, second) = _agreed(protocol)
     job.reveal(first)
     boa.env.time_travel(seconds=REVEAL_WINDOW + 1)
     before = job.accounts()
 
-    job.finalize(second)
+    # Too late to reveal, so not a winner: it may not finalize either.
+    with boa.reverts("tasks: only the scheduler or a winner may finalize"):
+        job.finalize(second)
+    job.finalize(first)
 
     assert event_names(job.hub.get_logs()) == ["TaskFinalize"]  # no TaskReveal
     assert job.hub.contribution(job.task_id(), second.address).status == CONTRIBUTED
@@ -255,37 +274,6 @@ def test_finalize__free_app_and_dataset__only_workers_and_scheduler_paid(protoco
     job.assert_conserved()
 
 
-@pytest.mark.parametrize(
-    ("failed_tasks", "price", "share"),
-    [
-        (1, 2 * RLC, 600_000_000),  # kitty 0.6 RLC < 1 RLC: all of it
-        (2, 5 * RLC, RLC),  # kitty 3 RLC: 10 % is below 1 RLC, so 1 RLC
-        (30, 5 * RLC, 4_500_000_000),  # kitty 45 RLC: 10 %
-    ],
-)
-def test_finalize__kitty_not_empty__scheduler_takes_its_share(
-    protocol, failed_tasks, price, share
-) -> None:
-    failed = open_deal(protocol, volume=failed_tasks, workerpool_price=price)
-    failed.travel_to(FINAL_WINDOW)
-    failed.claim(list(range(failed_tasks)))
-    kitty = failed_tasks * (price * 30 // 100)
-    assert protocol.hub.kitty() == kitty
-    job = open_deal(protocol, base=failed, trust=1)
-    (worker,) = job.crew(1)
-    job.contribute(worker)
-    before = job.accounts()
-
-    job.finalize(worker)
-
-    assert kitty_share(kitty) == share
-    expected = expected_success(job, before, [worker])
-    assert changes(before, job.accounts()) == expected
-    assert expected["kitty"] == (0, -share, 0)
-    assert protocol.hub.kitty() == kitty - share
-    job.assert_conserved()
-
-
 def test_finalize__one_task_of_a_bag__others_untouched(protocol) -> None:
     job = open_deal(protocol, trust=1, volume=3)
     (worker,) = job.crew(1)
@@ -312,7 +300,7 @@ def test_finalize__just_before_the_final_deadline__accepted(protocol) -> None:
     job.reveal(first)
     job.travel_to(FINAL_WINDOW - 1)  # the reveal window is over too
 
-    job.finalize(protocol.actors["stranger"])
+    job.finalize(job.scheduler)
 
     assert job.hub.task(job.deal_id, 0).status == COMPLETED
     job.assert_conserved()
@@ -591,23 +579,6 @@ def test_contribute_and_finalize__reverting_callback__completed_anyway(protocol)
     job.assert_conserved()
 
 
-def test_contribute_and_finalize__kitty_not_empty__scheduler_takes_its_share(protocol) -> None:
-    failed = open_deal(protocol, volume=3)
-    failed.travel_to(FINAL_WINDOW)
-    failed.claim([0, 1, 2])
-    assert protocol.hub.kitty() == 3 * failed.scheduler_stake
-    job = open_deal(protocol, base=failed, trust=1)
-    (worker,) = job.crew(1)
-    before = job.accounts()
-
-    job.contribute_and_finalize(worker)
-
-    expected = expected_success(job, before, [worker], one_call=worker)
-    assert changes(before, job.accounts()) == expected
-    assert expected["kitty"] == (0, -RLC, 0)
-    job.assert_conserved()
-
-
 def test_contribute_and_finalize__one_task_of_a_bag__others_still_open(protocol) -> None:
     job = open_deal(protocol, trust=1, volume=3)
     first, second = job.crew(2)
@@ -714,14 +685,3 @@ def test_contribute_and_finalize__too_little_gas_for_the_callback__reverts(proto
         job.contribute_and_finalize(
             worker, keccak(ORACLE_DATA), callback_data=ORACLE_DATA, gas=200_000
         )
-
-
-def test_kitty__after_a_claim_and_a_payout__follows_the_frozen_amount(protocol) -> None:
-    failed = open_deal(protocol, volume=2)
-    failed.travel_to(FINAL_WINDOW)
-    failed.claim([0, 1])
-    assert protocol.hub.kitty() == protocol.hub.frozen_of(KITTY) == 2 * failed.scheduler_stake
-    job = open_deal(protocol, base=failed, trust=1)
-    (worker,) = job.crew(1)
-    job.contribute_and_finalize(worker)
-    assert protocol.hub.kitty() == 2 * failed.scheduler_stake - RLC

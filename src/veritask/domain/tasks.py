@@ -2,8 +2,8 @@
 deadlines, result commitments, worker authorizations, PoCo's consensus weight rule and the
 payout arithmetic of a task.
 
-`kitty_share`, `success_payout`, `reward_weight`, `enclave_message` and `CALLBACK_GAS` are
-oracles of the contract: the tests hold the hub to them. `workers_needed` is one too, and
+`success_payout`, `reward_weight`, `enclave_message` and `CALLBACK_GAS` are oracles of the
+contract: the tests hold the hub to them. `workers_needed` is one too, and
 the scheduler uses it to know how many workers must agree that an app failed."""
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ __all__ = [
     "CALLBACK_GAS",
     "CONTRIBUTION_DEADLINE_RATIO",
     "FINAL_DEADLINE_RATIO",
-    "KITTY_MIN",
-    "KITTY_RATIO",
     "MAX_CONTRIBUTORS",
     "MAX_WEIGHT",
     "REVEAL_DEADLINE_RATIO",
@@ -32,7 +30,6 @@ __all__ = [
     "consensus_reached",
     "deadlines",
     "enclave_message",
-    "kitty_share",
     "result_hash",
     "result_seal",
     "reveal_deadline",
@@ -50,8 +47,6 @@ FINAL_DEADLINE_RATIO = 10
 SCHEDULER_STAKE_RATIO = 30
 MAX_CONTRIBUTORS = 8
 MAX_WEIGHT = 2**8
-KITTY_RATIO = 10
-KITTY_MIN = 10**9
 CALLBACK_GAS = 200_000
 
 
@@ -66,7 +61,8 @@ class TaskStatus(IntEnum):
     REVEALING = 2
     #: finalized with its result
     COMPLETED = 3
-    #: claimed after the final deadline: refunded
+    #: claimed after the final deadline (refunded), or settled at once because its
+    #: workers agreed that it failed (`TaskFailed`, veritask.domain.failures)
     FAILED = 4
 
 
@@ -159,11 +155,6 @@ def workers_needed(trust: int, weight: int = 2) -> int:
     raise ValueError(f"trust {trust} needs more than {MAX_CONTRIBUTORS} workers of weight {weight}")
 
 
-def kitty_share(kitty: int) -> int:
-    """What a successful task pays its scheduler out of the kitty."""
-    return min(kitty, max(kitty * KITTY_RATIO // 100, KITTY_MIN))
-
-
 @dataclass(frozen=True)
 class Payout:
     """Where a completed task's money goes, in nRLC."""
@@ -172,7 +163,7 @@ class Payout:
     dataset_owner: int
     workers: dict[str, int]  # reward per winner (their stake is returned on top)
     seized: dict[str, int]  # stake lost per non-winning contributor
-    scheduler: int  # reward, without its stake returned and the kitty share
+    scheduler: int  # reward, without its stake returned
 
 
 def success_payout(
