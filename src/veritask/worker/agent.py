@@ -452,9 +452,7 @@ class Agent:
                 raise _Failed(
                     ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}", failure.outcome
                 ) from exc
-        self.report(
-            work, failure.report(failure_record=record_hex, tx_hash=receipt.tx_hash.hex())
-        )
+        self.report(work, failure.report(failure_record=record_hex, tx_hash=receipt.tx_hash.hex()))
 
     def _compute_result(self, work: Assignment) -> None:
         self._check_policies(work)
