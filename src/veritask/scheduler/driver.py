@@ -129,9 +129,8 @@ class Driver:
             settles = bool(task.failure_record) or transitions.take_failure_record(
                 session, task, now
             )
-            if revealed and not task.results and not settles:
-                if not task.uploader or upload_late:
-                    uploaders |= transitions.choose_uploader(session, task, now)
+            if revealed and not task.results and not settles and (not task.uploader or upload_late):
+                uploaders |= transitions.choose_uploader(session, task, now)
             window_over = chain_now > task.reveal_deadline
             if (
                 (task.results or settles)

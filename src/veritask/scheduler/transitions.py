@@ -275,9 +275,12 @@ def apply_reveal(session: Session, task_hex: str, worker: str, digest: bytes, no
     if replicate is not None and replicate.action == "reveal":
         replicate.action = ""
         replicate.status = ReplicateStatus.REVEALED.value
-    if task.state == TaskState.REVEALING and not take_failure_record(session, task, now):
-        if not task.uploader:
-            choose_uploader(session, task, now)
+    if (
+        task.state == TaskState.REVEALING
+        and not take_failure_record(session, task, now)
+        and not task.uploader
+    ):
+        choose_uploader(session, task, now)
 
 
 def take_failure_record(session: Session, task: TaskRow, now: float) -> bool:
@@ -629,9 +632,12 @@ def apply_report(
         contribution = session.get(ContributionRow, (task_hex, replicate.worker))
         if contribution is not None:
             contribution.revealed = True
-        if task.state == TaskState.REVEALING and not take_failure_record(session, task, now):
-            if not task.uploader:
-                choose_uploader(session, task, now)
+        if (
+            task.state == TaskState.REVEALING
+            and not take_failure_record(session, task, now)
+            and not task.uploader
+        ):
+            choose_uploader(session, task, now)
     elif status is ReplicateStatus.UPLOADED:
         if replicate.action == "upload":
             replicate.action = ""

@@ -2,8 +2,9 @@
 deadlines, per-task status, contributors and results, and claims after the final deadline.
 
 Reads go to the node only; the hub keeps no list of contributors or results, so they come
-from `TaskContribute`, `TaskFinalize` and `TaskFailed` logs, searched from a given block (0 by default,
-which suits a devnet; give a later block on a long chain). A refused claim sends nothing.
+from `TaskContribute`, `TaskFinalize` and `TaskFailed` logs, searched from a given block (0
+by default, which suits a devnet; give a later block on a long chain).
+A refused claim sends nothing.
 """
 
 from __future__ import annotations

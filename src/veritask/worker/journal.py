@@ -1,6 +1,7 @@
 """The worker's in-flight tasks on disk (one JSON file per task in `<work_dir>/journal`),
 written before contributing, so a restarted worker can still reveal and upload what it
-contributed (or, for a failure, reveal it and name its record). Archives live next to them, in `<work_dir>/results`."""
+contributed (or, for a failure, reveal it and name its record). Archives live next to
+them, in `<work_dir>/results`."""
 
 from __future__ import annotations
 
