@@ -64,7 +64,7 @@ def task_fields(task: TaskView) -> dict[str, Any]:
         "contribution_deadline": task.contribution_deadline,
         "final_deadline": task.final_deadline,
         "claimable": task.claimable,
-        "failure": failure_record_fields(task.failure) if task.failure else None,
+        "settled_failure": failure_record_fields(task.failure) if task.failure else None,
         "next": task.next_step(),
     }
 

@@ -38,7 +38,7 @@ def _task_rows(task: TaskView) -> list[tuple[str, str]]:
     if fields["result_digest"]:
         rows += [("result digest", fields["result_digest"]), ("result", fields["results"])]
     if task.failure is not None:
-        failure = fields["failure"]
+        failure = fields["settled_failure"]
         rows += [
             ("failure", failure["description"]),
             ("exit code", str(failure["exit_code"])),
