@@ -1,9 +1,9 @@
 """`veritask task logs` and the failure-aware watches end to end, on one real stack per
 module (anvil, storage, market, a scheduler, one worker; wasm apps): an app that exits 3
-ends `run --watch` and `deal watch` within seconds (exit code 5) with its exit code, its
-stderr and how the requester is refunded; a completed task's logs say `completed`; no
-scheduler URL, a stranger's wallet and a scheduler that does not answer are one-line
-errors."""
+settles at once on chain with its failure record, which ends `run --watch` and `deal
+watch` within seconds (exit code 5) with the failure in words and what it cost; a
+completed task's logs say `completed`; no scheduler URL, a stranger's wallet and a
+scheduler that does not answer are one-line errors."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from veritask.devnet.stack import Stack
 from veritask.domain.ids import task_id
 from veritask.domain.orders import AppOrder
 from veritask.domain.signing import sign_order
-from veritask.sdk import MarketClient
+from veritask.sdk import SETTLED_FAILURE, MarketClient
 from veritask.sdk.storage import StorageClient
 from veritask.worker.apps.build import build_app
 
@@ -121,15 +121,10 @@ def test_run_watch__app_exits_3__failure_shown_at_once_and_exit_5(
     assert result.exit_code == 5, result.output
     assert elapsed_s < WATCH_LIMIT_S
     out = result.stdout
-    assert "on chain, failed on the scheduler" in out
-    assert "  failure: app_failed (exit code 3" in out
-    assert "  exit code: 3" in out
-    assert "    probe: failing on purpose" in out
+    assert f"FAILED: the app exited with code 3 - {SETTLED_FAILURE}" in out
     lines = out.splitlines()
     assert lines[-2] == "0 of 1 tasks completed, 1 failed (settled)"
-    deal = next(line.split()[1] for line in lines if line.startswith("deal 0x"))
-    assert lines[-1].startswith("refund: the requester gets the failed tasks' price back")
-    assert lines[-1].endswith(f"or anyone runs `veritask deal claim {deal.rstrip(':')}`")
+    assert lines[-1] == f"failed task 0: {SETTLED_FAILURE}"
 
 
 def test_run_watch__json__failure_in_the_task_object(
@@ -140,14 +135,15 @@ def test_run_watch__json__failure_in_the_task_object(
     assert result.exit_code == 5, result.output
     assert elapsed_s < WATCH_LIMIT_S
     objects = [json.loads(line) for line in result.stdout.splitlines()]
-    failed = [o for o in objects if o.get("scheduler_status") == "failed"]
+    failed = [o for o in objects if o.get("status") == "FAILED"]
     assert len(failed) == 1, objects
-    assert failed[0]["exit_code"] == 3
-    assert failed[0]["failure"].startswith("app_failed (exit code 3")
-    assert "probe: failing on purpose" in failed[0]["stderr"]
+    record = failed[0]["settled_failure"]
+    assert (record["kind"], record["exit_code"]) == ("app_exit", 3)
+    assert record["description"] == "the app exited with code 3"
+    assert failed[0]["next"] == SETTLED_FAILURE
     end = objects[-1]
-    assert (end["event"], end["completed"], end["settled"], end["failed"]) == ("end", 0, True, [0])
-    assert end["claim"] == f"veritask deal claim {objects[0]['deal_id']}"
+    assert (end["event"], end["completed"], end["settled"]) == ("end", 0, True)
+    assert end["settled_failed"] == [0]
 
 
 def test_deal_watch__password_given__ends_on_the_scheduler_failure(
@@ -159,7 +155,7 @@ def test_deal_watch__password_given__ends_on_the_scheduler_failure(
 
     assert result.exit_code == 5, result.output
     assert time.monotonic() - started < WATCH_LIMIT_S
-    assert "    probe: failing on purpose" in result.stdout
+    assert "FAILED: the app exited with code 3" in result.stdout
     assert "0 of 1 tasks completed, 1 failed (settled)" in result.stdout
 
 
@@ -171,15 +167,20 @@ def test_deal_watch__no_password__warns_and_watches_the_chain(
 
     assert result.exit_code == 5, result.output
     assert "warning: give the password of wallet" in result.stderr
-    assert result.stdout.splitlines()[-1] == "0 of 1 tasks completed (still running after 1 s)"
+    # The task may settle within the second (the chain alone tells it), or not yet.
+    assert result.stdout.splitlines()[-1] in (
+        "0 of 1 tasks completed (still running after 1 s)",
+        f"failed task 0: {SETTLED_FAILURE}",
+    )
 
 
 def test_task_logs__failed_task__status_exit_code_and_stderr(
     project: Cli, stack: Stack, apps: dict[str, str]
 ) -> None:
     deal = _deal(stack, apps["probe-wasm"], "exit3")
-    data = _logs_until(project, f"{deal}:0", "failed")
-    assert cast(str, data["failure"]).startswith("app_failed (exit code 3")
+    data = _logs_until(project, f"{deal}:0", "settled_failed")
+    assert data["failure"] == "the app exited with code 3"
+    assert cast(str, data["failure_record"]).startswith("0x")
     assert data["scheduler_url"] == stack.scheduler_url
     (replicate,) = cast(list[dict[str, object]], data["replicates"])
     assert (replicate["status"], replicate["exit_code"]) == ("app_failed", 3)
@@ -188,7 +189,7 @@ def test_task_logs__failed_task__status_exit_code_and_stderr(
     task = "0x" + task_id(bytes.fromhex(deal[2:]), 0).hex()
     shown = project("task", "logs", task, env=PASSWORD)  # by task id, as a table
     assert shown.exit_code == 0, shown.output
-    assert "│ status    │ failed" in shown.stdout
+    assert "settled_failed" in shown.stdout
     assert "replicate 0: worker" in shown.stdout
     assert "  exit code: 3" in shown.stdout
     assert "    probe: failing on purpose" in shown.stdout

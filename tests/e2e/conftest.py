@@ -63,6 +63,15 @@ def finalize_events(stack: Stack, task: bytes) -> list[Any]:
     )
 
 
+def failed_events(stack: Stack, task: bytes) -> list[Any]:
+    """`TaskFailed` events of `task`: the failure record it settled with."""
+    return list(
+        stack.protocol.contracts.hub.events.TaskFailed().get_logs(
+            from_block=0, argument_filters={"task_id": task}
+        )
+    )
+
+
 def wait_for_logs(
     stack: Stack,
     deal: bytes,

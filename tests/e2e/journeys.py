@@ -78,6 +78,7 @@ def run_through_market(
     callback: str = ZERO_ADDRESS,
     app_price_nrlc: int = 0,
     dataset_price_nrlc: int = 0,
+    input_files: tuple[str, ...] = (),
 ) -> bytes:
     """Publishes the offers (`publish_orders`) and runs `app` as the stack's requester
     through the SDK and the market: the deal id. The offers published here have `volume`
@@ -100,6 +101,7 @@ def run_through_market(
             trust=trust,
             category=category,
             callback=callback,
+            input_files=input_files,
         )
     )
     assert result.volume == volume, f"the market's orders gave {result.volume} of {volume} tasks"

@@ -1,6 +1,7 @@
 """Trust 3 end to end: a lying worker and an honest one disagree, the scheduler asks for
 more workers until consensus, the winners reveal, one uploads, the scheduler finalizes;
-the liar loses its stake and a third of its score, the winners are paid."""
+the liar loses its stake and a third of its score, the winners are paid. An app that fails
+the same way on every worker reaches consensus on its failure record and settles."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import finalize_events, wait_for, wait_for_logs
+from tests.e2e.conftest import FAILED, failed_events, finalize_events, wait_for, wait_for_logs
 from tests.e2e.journeys import run_through_market
 from veritask.devnet.stack import Stack
+from veritask.domain.failures import FailureKind
 from veritask.domain.ids import task_id
-from veritask.worker.apps.build import DemoApp
+from veritask.worker.apps.build import DemoApp, build_app, install_app
+from veritask.worker.runtimes import PodmanRuntime
 
 pytestmark = [pytest.mark.anvil, pytest.mark.podman]
 
@@ -64,3 +67,29 @@ def test_trust_3__a_wrong_worker__is_outvoted_and_slashed(stack: Stack, hello: D
     statuses = {replicate.worker: replicate.status for replicate in logs.replicates}
     assert statuses[liar.lower()] == "contributed"
     assert sorted(statuses[a.lower()] for a in winners).count("revealed") >= 2
+
+
+def test_trust_3__an_app_that_fails_deterministically__settles_on_the_agreed_failure(
+    stack: Stack,
+) -> None:
+    """Both workers commit the same failure record (the liar's fault only touches
+    results), which reaches consensus; they reveal it, the scheduler finalizes with the
+    record from a winner's report (nothing is uploaded) and the task settles FAILED."""
+    probe = build_app("probe")
+    install_app(probe, PodmanRuntime())
+    app = stack.register_app("probe", probe.image or "", probe.checksum)
+    owner = stack.accounts["workerpool owner"].address
+    owner_before = stack.protocol.account(owner)
+
+    deal = run_through_market(stack, app, args="exit3", trust=3)
+    wait_for(stack, deal, [0], timeout_s=90, status=FAILED)
+
+    task = task_id(deal, 0)
+    assert finalize_events(stack, task) == []
+    (event,) = failed_events(stack, task)
+    assert (event["args"]["kind"], event["args"]["exit_code"]) == (FailureKind.APP_EXIT, 3)
+    assert _contributors(stack, deal, 0) == 2
+    logs = wait_for_logs(stack, deal, 0, "settled_failed")
+    assert logs.failure == "the app exited with code 3"
+    assert all(replicate.exit_code == 3 for replicate in logs.replicates)
+    assert stack.protocol.account(owner)[1] == owner_before[1]  # the stake is back

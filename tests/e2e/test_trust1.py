@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import cast
 
 import pytest
+import typer
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 from web3.contract import Contract
@@ -24,24 +25,28 @@ from web3.contract import Contract
 from tests.e2e.apps import callback_app
 from tests.e2e.conftest import (
     FAILED,
+    failed_events,
     finalize_events,
     logs_of,
-    task_status,
     wait_for,
     wait_for_logs,
 )
-from tests.e2e.journeys import run_through_market
+from tests.e2e.journeys import requester_profile, run_through_market
 from veritask.chain.compiler import compile_contract
 from veritask.chain.transactions import send
+from veritask.cli.watch import WatchEnd, end_of_watch
 from veritask.devnet.stack import RLC, Stack
 from veritask.domain.cid import cid_of
+from veritask.domain.failures import FailureKind, FailureRecord, stderr_digest
 from veritask.domain.ids import task_id
+from veritask.sdk import SETTLED_FAILURE, Veritask
 from veritask.sdk.storage import StorageClient
 from veritask.worker.apps.build import DemoApp, build_app, install_app
 from veritask.worker.runtimes import PodmanRuntime
 
 pytestmark = [pytest.mark.anvil, pytest.mark.podman]
 
+APP_PRICE = RLC // 2  # refunded to the requester when the task fails
 LIMITS = {"VERITASK_WORKER_MAX_APP_TIME_S": "3", "VERITASK_WORKER_OUTPUT_BYTES": str(2 << 20)}
 
 
@@ -172,34 +177,95 @@ def test_callback__result_lands_in_the_contract(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize(
-    ("mode", "status", "evidence"),
+    ("mode", "status", "kind", "evidence"),
     [
-        ("exit3", "app_failed", "probe: failing on purpose"),
-        ("sleep", "app_timeout", ""),
-        ("flood", "app_output_limit", ""),
-        ("network 1.1.1.1:80 127.0.0.1:22", "app_failed", "probe: no network"),
+        ("exit3", "app_failed", FailureKind.APP_EXIT, "probe: failing on purpose"),
+        ("sleep", "app_timeout", FailureKind.TIMEOUT, ""),
+        ("flood", "app_output_limit", FailureKind.LIMIT, ""),
+        (
+            "network 1.1.1.1:80 127.0.0.1:22",
+            "app_failed",
+            FailureKind.APP_EXIT,
+            "probe: no network",
+        ),
     ],
 )
-def test_misbehaving_app__task_fails_with_logs_and_is_refunded(
-    stack: Stack, probe_app: str, mode: str, status: str, evidence: str
+def test_misbehaving_app__settles_at_once_as_failed_with_its_record(
+    stack: Stack, probe_app: str, mode: str, status: str, kind: FailureKind, evidence: str
 ) -> None:
+    """Errors are results: the worker commits a failure record in its one call, the task
+    settles FAILED at once (no final deadline, no claim), the requester pays the
+    workerpool price only and gets the app price back, the scheduler keeps its stake."""
     requester = stack.accounts["requester"].address
-    before = stack.protocol.account(requester)
-    deal = run_through_market(stack, probe_app, args=mode)
-    logs = wait_for_logs(stack, deal, 0, "failed")
-    assert logs.failure.startswith(status), logs.failure
-    (replicate,) = logs.replicates
-    assert replicate.status == status
-    assert evidence in replicate.stderr
-    if mode == "exit3":
-        assert replicate.exit_code == 3
-    frozen = stack.protocol.account(requester)
-    assert frozen[1] == before[1] + stack.workerpool_price_nrlc
+    owner = stack.accounts["workerpool owner"].address
+    price = stack.workerpool_price_nrlc
+    before, owner_before = stack.protocol.account(requester), stack.protocol.account(owner)
+    deal = run_through_market(stack, probe_app, args=mode, app_price_nrlc=APP_PRICE)
+    wait_for(stack, deal, [0], timeout_s=60, status=FAILED)
 
-    stack.advance_time(10 * 300 + 1)  # past the final deadline of category 0
-    wait_for_logs(stack, deal, 0, "claimed", timeout_s=30)
-    assert stack.protocol.account(requester) == before
-    assert task_status(stack, deal, 0) == FAILED
+    (event,) = failed_events(stack, task_id(deal, 0))
+    assert finalize_events(stack, task_id(deal, 0)) == []
+    assert event["args"]["kind"] == kind
+    logs = wait_for_logs(stack, deal, 0, "settled_failed", replicates=status)
+    (replicate,) = logs.replicates
+    assert evidence in replicate.stderr
+    record = FailureRecord.decode(bytes.fromhex(logs.failure_record.removeprefix("0x")))
+    assert record is not None
+    assert record.kind == kind
+    assert logs.failure == record.describe()
+    if kind is FailureKind.APP_EXIT:
+        assert event["args"]["exit_code"] == replicate.exit_code != 0
+        # sha256 of the end of stderr: short here, so the whole of what the app wrote.
+        assert event["args"]["stderr_digest"] == stderr_digest(replicate.stderr.encode())
+    else:
+        assert (event["args"]["exit_code"], event["args"]["stderr_digest"]) == (0, bytes(32))
+    assert stack.protocol.account(requester) == (before[0] - price, before[1])
+    reward = price - price * 99 // 100  # the scheduler's share; its stake is back
+    assert stack.protocol.account(owner) == (owner_before[0] + reward, owner_before[1])
+
+
+def test_failing_app__run_watch__ends_at_once_with_the_settled_failure(
+    stack: Stack, probe_app: str
+) -> None:
+    client = Veritask(requester_profile(stack), stack.accounts["requester"])
+    deal = run_through_market(stack, probe_app, args="exit3")
+    started = time.monotonic()
+    views = list(client.deals(from_block=0).watch(deal, poll_s=0.1, timeout_s=60))
+    assert time.monotonic() - started < 30  # not the final deadline's 50 minutes
+    (task,) = views[-1].tasks
+    assert task.failure == FailureRecord(
+        FailureKind.APP_EXIT, 3, task.failure.stderr_digest if task.failure else bytes(32)
+    )
+    assert task.next_step() == SETTLED_FAILURE
+    with pytest.raises(typer.Exit) as ended:
+        end_of_watch(WatchEnd(views[-1], {}), as_json=True, timeout_s=None)
+    assert ended.value.exit_code == 5
+
+
+def test_input_url_404__settles_as_input_unavailable(stack: Stack, wordcount_app: str) -> None:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404 if self.path.endswith("/gone") else 200)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/gone"
+        deal = run_through_market(stack, wordcount_app, input_files=(url,))
+        wait_for(stack, deal, [0], timeout_s=60, status=FAILED)
+        httpd.shutdown()
+
+    (event,) = failed_events(stack, task_id(deal, 0))
+    args = event["args"]
+    assert (args["kind"], args["exit_code"], args["stderr_digest"]) == (
+        FailureKind.INPUT_UNAVAILABLE,
+        1,  # input file 1
+        bytes(32),
+    )
+    logs = wait_for_logs(stack, deal, 0, "settled_failed", replicates="input_unavailable")
+    assert logs.failure == "input file 1 could not be fetched"
 
 
 @pytest.mark.parametrize(("name", "app_type"), [("hello-wasm", "WASM"), ("hello", "DOCKER")])

@@ -104,5 +104,7 @@ def test_run_once__past_the_final_deadline__claims_and_refunds_the_requester(
     scheduler.run_once()  # gives up the task, then claims it
 
     assert hub.task(deal, 0).status == TaskStatus.FAILED
-    assert hub.account(pool.requester.address) == before
+    # Nobody contributed: the requester is refunded and gets the scheduler's stake too.
+    stake = WORKERPOOL_PRICE * 30 // 100
+    assert hub.account(pool.requester.address) == (before.free + stake, before.frozen)
     assert _task_state(scheduler, task_id(deal, 0)) in (TaskState.FAILED, TaskState.CLAIMED)

@@ -12,7 +12,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from veritask.domain.ids import task_id
+from veritask.domain.failures import FailureKind, FailureRecord, stderr_digest
+from veritask.domain.ids import task_id, to_hex
+from veritask.domain.tasks import result_hash
 from veritask.scheduler import transitions
 from veritask.scheduler.store import (
     MIGRATIONS,
@@ -161,7 +163,7 @@ def test_consensus__winners_reveal__one_uploads_and_the_result_is_kept(
         assert transitions.next_action(session, first) is not None
         report = StatusReport(status=ReplicateStatus.UPLOADED, results='{"storage":"ipfs"}')
         assert transitions.apply_report(
-            session, first, TASK, report, NOW, app_failures_to_fail=1, worker_failures_to_fail=3
+            session, first, TASK, report, NOW, worker_failures_to_fail=3
         )
         task = session.execute(select(TaskRow)).scalar_one()
         assert (task.state, task.results, task.uploader) == (
@@ -190,30 +192,65 @@ def test_lost_worker__its_replicate_is_given_to_another(
         assert _replicates(session)[gone.address] == ("lost", "")
 
 
-def test_app_failure__fails_the_task_with_the_reason(sessions: sessionmaker[Session]) -> None:
+EXIT_1 = FailureRecord(FailureKind.APP_EXIT, 1, stderr_digest(b"boom"))
+
+
+def _report(session: Session, worker: str, report: StatusReport) -> bool:
+    return transitions.apply_report(session, worker, TASK, report, NOW, worker_failures_to_fail=3)
+
+
+def test_app_failure__with_a_record__waits_for_the_chain_then_settles_failed(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Errors are results: the report fails nothing; TaskFailed settles the task."""
     with sessions.begin() as session:
         transitions.add_deal(session, _deal(1), NOW)
         worker = _worker(session, 1)
         session.flush()
         transitions.next_task_for(session, worker, CHAIN_NOW, NOW)
-        report = StatusReport(status=ReplicateStatus.APP_FAILED, exit_code=3, stderr="boom")
-        transitions.apply_report(
-            session,
-            worker.address,
-            TASK,
-            report,
-            NOW,
-            app_failures_to_fail=1,
-            worker_failures_to_fail=3,
+        report = StatusReport(
+            status=ReplicateStatus.APP_FAILED,
+            exit_code=1,
+            stderr="boom",
+            failure_record=to_hex(EXIT_1.encode()),
         )
+        assert _report(session, worker.address, report)
         task = session.execute(select(TaskRow)).scalar_one()
-        assert (task.state, task.failure) == (TaskState.FAILED, "app_failed (exit code 3)")
+        assert (task.state, task.failure, task.open_slots) == (TaskState.PENDING, "", 0)
         replicate = session.execute(select(ReplicateRow)).scalar_one()
-        assert (replicate.status, replicate.exit_code, replicate.stderr) == (
+        assert (replicate.status, replicate.exit_code, replicate.stderr, replicate.busy) == (
             "app_failed",
-            3,
+            1,
             "boom",
+            False,
         )
+        assert replicate.failure_record == to_hex(EXIT_1.encode())
+
+        transitions.apply_failed(session, TASK, EXIT_1, NOW)
+        assert (task.state, task.failure) == (
+            TaskState.SETTLED_FAILED,
+            "the app exited with code 1",
+        )
+        assert task.failure_record == to_hex(EXIT_1.encode())
+        assert _replicates(session) == {worker.address: ("app_failed", "abort")}
+        transitions.apply_failed(session, TASK, EXIT_1, NOW + 1)  # replayed: no change
+        assert task.updated_at == NOW
+
+
+def test_app_failure__without_a_record__counts_as_the_workers_failure(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A worker that predates failure records: another worker tries (and commits one)."""
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(1), NOW)
+        old, spare = _worker(session, 1), _worker(session, 2)
+        session.flush()
+        transitions.next_task_for(session, old, CHAIN_NOW, NOW)
+        report = StatusReport(status=ReplicateStatus.APP_FAILED, exit_code=3, stderr="boom")
+        assert _report(session, old.address, report)
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert (task.state, task.worker_failures) == (TaskState.PENDING, 1)
+        assert transitions.next_task_for(session, spare, CHAIN_NOW, NOW) is not None
 
 
 def test_worker_failure__gives_the_task_to_another_worker(
@@ -231,7 +268,6 @@ def test_worker_failure__gives_the_task_to_another_worker(
             TASK,
             report,
             NOW,
-            app_failures_to_fail=1,
             worker_failures_to_fail=3,
         )
         assert transitions.next_task_for(session, spare, CHAIN_NOW, NOW) is not None
@@ -253,35 +289,103 @@ def test_reregistration__forgets_what_the_old_process_computed(
         assert task.open_slots == 1
 
 
-def _report_app_failure(session: Session, worker: WorkerRow) -> None:
-    report = StatusReport(status=ReplicateStatus.APP_FAILED, exit_code=3, stderr="lie")
-    transitions.apply_report(
-        session,
-        worker.address,
-        TASK,
-        report,
-        NOW,
-        app_failures_to_fail=1,
-        worker_failures_to_fail=3,
+def _commit(session: Session, worker: WorkerRow, record: FailureRecord) -> None:
+    """`worker` contributed `record`'s digest on chain and reported it."""
+    digest = record.digest()
+    transitions.apply_contribution(
+        session, TASK, worker.address, result_hash(task_id(DEAL, 0), digest), 2, NOW
     )
+    report = StatusReport(
+        status=ReplicateStatus.APP_FAILED,
+        exit_code=record.exit_code,
+        failure_record=to_hex(record.encode()),
+    )
+    assert _report(session, worker.address, report)
 
 
-def test_app_failure__trust_3__one_false_report_does_not_kill_the_task(
+def test_app_failure__trust_3__false_reports_do_not_kill_the_task(
     sessions: sessionmaker[Session],
 ) -> None:
-    """Audit M1: a failure must come from as many distinct workers as consensus needs
-    (two fresh workers at trust 3), whatever `app_failures_to_fail` says."""
+    """Audit M1: no report fails a task; only consensus on a failure record on chain does.
+    A liar's record-less report counts once, as its own failure."""
     with sessions.begin() as session:
         transitions.add_deal(session, _deal(3), NOW)
         liar, honest, third = _worker(session, 1), _worker(session, 2), _worker(session, 3)
         session.flush()
         transitions.next_task_for(session, liar, CHAIN_NOW, NOW)
         transitions.next_task_for(session, honest, CHAIN_NOW, NOW)
-        _report_app_failure(session, liar)
-        _report_app_failure(session, liar)  # the same worker again counts once
+        lie = StatusReport(status=ReplicateStatus.APP_FAILED, exit_code=3, stderr="lie")
+        _report(session, liar.address, lie)
+        _report(session, liar.address, lie)  # the same worker again counts once
         task = session.execute(select(TaskRow)).scalar_one()
-        assert task.state != TaskState.FAILED
+        assert (task.state, task.worker_failures) == (TaskState.PENDING, 1)
         assert transitions.next_task_for(session, third, CHAIN_NOW, NOW) is not None
-        _report_app_failure(session, honest)  # a second, distinct worker agrees
+        _commit(session, honest, EXIT_1)  # one record: no consensus yet, nothing settles
         task = session.execute(select(TaskRow)).scalar_one()
-        assert task.state == TaskState.FAILED
+        assert task.state == TaskState.ACTIVE
+        assert task.failure_record == ""
+
+
+def test_failure_consensus__winner_reveals__finalized_with_the_record_without_upload(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(3), NOW)
+        first, second, liar = (_worker(session, n) for n in range(1, 4))
+        session.flush()
+        transitions.next_task_for(session, liar, CHAIN_NOW, NOW)
+        transitions.next_task_for(session, first, CHAIN_NOW, NOW)
+        # A non-winner's record (another exit code) is never taken.
+        _commit(session, liar, FailureRecord(FailureKind.APP_EXIT, 2, bytes(32)))
+        _commit(session, first, EXIT_1)
+        assert transitions.next_task_for(session, second, CHAIN_NOW, NOW) is not None
+        _commit(session, second, EXIT_1)
+        consensus = result_hash(task_id(DEAL, 0), EXIT_1.digest())
+        transitions.apply_consensus(session, TASK, consensus, CHAIN_NOW + 600, NOW)
+        assert _replicates(session)[first.address] == ("app_failed", "reveal")
+        transitions.apply_reveal(session, TASK, first.address, EXIT_1.digest(), NOW)
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert (task.state, task.failure_record, task.uploader) == (
+            TaskState.REVEALING,
+            to_hex(EXIT_1.encode()),
+            "",
+        )
+        assert "upload" not in {action for _, action in _replicates(session).values()}
+
+
+def test_failure_consensus__record_report_lost__the_uploader_names_the_record(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The scheduler asks a winner to upload; a worker with a failure record answers with
+    the record instead of a result pointer, and only a record matching the digest counts."""
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(3), NOW)
+        first, second = _worker(session, 1), _worker(session, 2)
+        session.flush()
+        for worker in (first, second):
+            transitions.next_task_for(session, worker, CHAIN_NOW, NOW)
+            transitions.apply_contribution(
+                session,
+                TASK,
+                worker.address,
+                result_hash(task_id(DEAL, 0), EXIT_1.digest()),
+                2,
+                NOW,
+            )
+        consensus = result_hash(task_id(DEAL, 0), EXIT_1.digest())
+        transitions.apply_consensus(session, TASK, consensus, CHAIN_NOW + 600, NOW)
+        transitions.apply_reveal(session, TASK, first.address, EXIT_1.digest(), NOW)
+        assert _replicates(session)[first.address] == ("revealed", "upload")
+        forged = FailureRecord(FailureKind.APP_EXIT, 9, bytes(32))
+        uploaded = StatusReport(
+            status=ReplicateStatus.UPLOADED, failure_record=to_hex(forged.encode())
+        )
+        assert _report(session, first.address, uploaded)
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert task.failure_record == ""  # keccak256(record) is not the revealed digest
+        uploaded = StatusReport(
+            status=ReplicateStatus.UPLOADED, failure_record=to_hex(EXIT_1.encode())
+        )
+        assert _report(session, first.address, uploaded)
+        assert task.failure_record == to_hex(EXIT_1.encode())
+        assert task.results == ""

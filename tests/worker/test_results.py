@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 from eth_utils.crypto import keccak
 
+from veritask.domain.failures import FailureKind, FailureRecord, stderr_digest
 from veritask.domain.ids import task_id, to_hex
 from veritask.errors import InvalidInput
 from veritask.sdk.scheduler_api import Assignment, DatasetSpec, WorkKind
 from veritask.worker.agent import app_environment, parse_params
 from veritask.worker.fetch import input_file_name
 from veritask.worker.journal import Entry, Journal
-from veritask.worker.results import read_result
+from veritask.worker.results import read_result, run_failure
+from veritask.worker.runtimes import Outcome, Status
+from veritask.worker.runtimes.logs import StreamTail
 
 DEAL = bytes.fromhex("d0" * 32)
 TASK = to_hex(task_id(DEAL, 3))
@@ -119,3 +122,47 @@ def test_read_result__relative_link_inside_the_output__refused(tmp_path: Path) -
     (out / "result" / "up").symlink_to("../../..")
     with pytest.raises(InvalidInput, match=r"/iexec_out/result/up is a symbolic link"):
         read_result(out)
+
+
+def _outcome(status: Status, exit_code: int | None, stderr_tail: bytes = b"") -> Outcome:
+    return Outcome(status, exit_code, "", "", 0.1, stderr_tail=stderr_tail)
+
+
+def test_run_failure__app_exit__exit_code_and_the_stderr_digest() -> None:
+    tail = b"x" * 5000 + b"boom\n"
+    record = run_failure(_outcome(Status.FAILED, 1, tail))
+    assert record == FailureRecord(FailureKind.APP_EXIT, 1, stderr_digest(tail))
+    assert record.stderr_digest == hashlib.sha256(tail[-4096:]).digest()
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (Status.TIMEOUT, FailureKind.TIMEOUT),
+        (Status.OUT_OF_MEMORY, FailureKind.LIMIT),
+        (Status.OUTPUT_LIMIT, FailureKind.LIMIT),
+    ],
+)
+def test_run_failure__timing_dependent_kinds__carry_zeros(
+    status: Status, kind: FailureKind
+) -> None:
+    assert run_failure(_outcome(status, None, b"partial")) == FailureRecord(kind)
+
+
+@pytest.mark.parametrize(
+    ("status", "exit_code"),
+    [(Status.SANDBOX_ERROR, 125), (Status.FAILED, None), (Status.FAILED, -9)],
+)
+def test_run_failure__maybe_the_workers_fault__no_record(
+    status: Status, exit_code: int | None
+) -> None:
+    assert run_failure(_outcome(status, exit_code)) is None
+
+
+def test_stream_tail__keeps_the_digest_bytes_whatever_log_bytes_says() -> None:
+    tail = StreamTail("stderr", keep=10)
+    tail.write(b"a" * 5000)
+    tail.write(b"end")
+    assert tail.last_bytes() == b"a" * 4093 + b"end"
+    assert len(tail.last_bytes()) == 4096
+    assert tail.text().endswith("aaaaaaaend")

@@ -19,6 +19,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import Web3Exception
 from web3.types import BlockIdentifier, TxReceipt
 
+from veritask.domain.failures import FailureRecord
 from veritask.domain.ids import task_id
 from veritask.domain.orders import (
     ZERO_ADDRESS,
@@ -48,6 +49,7 @@ from .records import (
     MatchResult,
     Receipt,
     TaskContributed,
+    TaskFailure,
     TaskFinalized,
     TaskState,
     WorkerpoolFields,
@@ -248,11 +250,14 @@ class Hub:
         return int(self._read(self.contracts.hub.functions.balance_of(_address(address)), block))
 
     def score(self, address: str) -> int:
-        """A worker's reputation score."""
+        """A worker's raw reputation score, with whichever scheduler it was last earned."""
         return int(self._read(self.contracts.hub.functions.score_of(_address(address))))
 
-    def kitty(self) -> int:
-        return int(self._read(self.contracts.hub.functions.kitty()))
+    def score_in(self, address: str, scheduler: str) -> int:
+        """A worker's score in the deals of `scheduler` (a workerpool owner): what its
+        consensus weight there is computed from; 0 when it was earned with another one."""
+        call = self.contracts.hub.functions.score_in(_address(address), _address(scheduler))
+        return int(self._read(call))
 
     def token_balance(self, address: str) -> int:
         """The RLC tokens `address` holds in its wallet, in nRLC."""
@@ -425,6 +430,15 @@ class Hub:
             for log in self._task_logs("TaskFinalize", task_ids, from_block, to_block)
         ]
 
+    def failures_logged(
+        self, task_ids: Sequence[bytes], *, from_block: int, to_block: int
+    ) -> list[TaskFailure]:
+        """`TaskFailed` events of these tasks (failure records settled), in chain order."""
+        return [
+            TaskFailure.of(log["args"], int(log["blockNumber"]))
+            for log in self._task_logs("TaskFailed", task_ids, from_block, to_block)
+        ]
+
     # Writes: assets and accounts.
 
     def create_app(
@@ -592,6 +606,40 @@ class Hub:
             authorization,
         )
         return self._send(worker, call)
+
+    def finalize_failure(
+        self,
+        sender: LocalAccount,
+        deal_id: bytes,
+        index: int,
+        record: FailureRecord,
+        contributors: Sequence[str],
+    ) -> Receipt:
+        """Settles a task whose consensus is `record` (its digest): FAILED, `TaskFailed`."""
+        return self.finalize(sender, deal_id, index, record.digest(), record.encode(), contributors)
+
+    def contribute_and_finalize_failure(
+        self,
+        worker: LocalAccount,
+        deal_id: bytes,
+        index: int,
+        record: FailureRecord,
+        authorization: bytes,
+        *,
+        enclave: str = ZERO_ADDRESS,
+        enclave_sign: bytes = b"",
+    ) -> Receipt:
+        """The one call of a trust-1 task that failed: commits and settles `record`."""
+        return self.contribute_and_finalize(
+            worker,
+            deal_id,
+            index,
+            record.digest(),
+            record.encode(),
+            enclave,
+            enclave_sign,
+            authorization,
+        )
 
     def reopen(
         self, sender: LocalAccount, deal_id: bytes, index: int, contributors: Sequence[str]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
+from veritask.domain.failures import FailureKind, FailureRecord
 from veritask.domain.tasks import ContributionStatus, Deadlines, TaskStatus, deadlines
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "MatchResult",
     "Receipt",
     "TaskContributed",
+    "TaskFailure",
     "TaskFinalized",
     "TaskState",
     "WorkerpoolFields",
@@ -195,3 +197,21 @@ class TaskFinalized:
     digest: bytes
     results: bytes
     block_number: int
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """The `TaskFailed` event: the workers agreed on a failure record and the task settled
+    at once as FAILED (the requester paid the workerpool price only)."""
+
+    task_id: bytes
+    record: FailureRecord
+    block_number: int
+
+    @classmethod
+    def of(cls, args: Mapping[str, Any], block_number: int) -> TaskFailure:
+        """From a decoded `TaskFailed` event's arguments (the hub checked the kind)."""
+        record = FailureRecord(
+            FailureKind(int(args["kind"])), int(args["exit_code"]), bytes(args["stderr_digest"])
+        )
+        return cls(bytes(args["task_id"]), record, block_number)

@@ -6,9 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from veritask.sdk import AccountView, DownloadedResult, TaskView, format_eth, format_rlc, to_hex
+from veritask.sdk import (
+    AccountView,
+    DownloadedResult,
+    FailureRecord,
+    TaskView,
+    format_eth,
+    format_rlc,
+    to_hex,
+)
 
-__all__ = ["account_fields", "result_fields", "results_text", "task_fields"]
+__all__ = [
+    "account_fields",
+    "failure_record_fields",
+    "result_fields",
+    "results_text",
+    "task_fields",
+]
 
 
 def account_fields(view: AccountView) -> dict[str, Any]:
@@ -50,7 +64,18 @@ def task_fields(task: TaskView) -> dict[str, Any]:
         "contribution_deadline": task.contribution_deadline,
         "final_deadline": task.final_deadline,
         "claimable": task.claimable,
+        "settled_failure": failure_record_fields(task.failure) if task.failure else None,
         "next": task.next_step(),
+    }
+
+
+def failure_record_fields(record: FailureRecord) -> dict[str, Any]:
+    """A failure record a task settled with (`TaskFailed`)."""
+    return {
+        "kind": record.kind.name.lower(),
+        "description": record.describe(),
+        "exit_code": record.exit_code,
+        "stderr_digest": to_hex(record.stderr_digest),
     }
 
 

@@ -37,6 +37,13 @@ def _task_rows(task: TaskView) -> list[tuple[str, str]]:
         rows.append(("reveal deadline", format_time(task.reveal_deadline)))
     if fields["result_digest"]:
         rows += [("result digest", fields["result_digest"]), ("result", fields["results"])]
+    if task.failure is not None:
+        failure = fields["settled_failure"]
+        rows += [
+            ("failure", failure["description"]),
+            ("exit code", str(failure["exit_code"])),
+            ("stderr digest", failure["stderr_digest"]),
+        ]
     rows += [
         ("contributions until", format_time(task.contribution_deadline)),
         ("final deadline", format_time(task.final_deadline)),

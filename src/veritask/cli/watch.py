@@ -20,6 +20,7 @@ from rich.table import Table
 from veritask.errors import SchedulerApiError
 from veritask.sdk import (
     GIVEN_UP,
+    SETTLED_FAILURE,
     Deals,
     DealView,
     SchedulerWatch,
@@ -58,6 +59,8 @@ def _summary(task: TaskView, logs: TaskLogs | None) -> str:
     if _failed(logs) and task.status != TaskStatus.COMPLETED:
         assert logs is not None
         return f"{task.status_name} on chain, {logs.status} on the scheduler"
+    if task.failure is not None:  # settled on chain with a failure record
+        return f"{task.status_name}: {task.failure.describe()} - {task.next_step()}"
     contributed = len(task.contributors)
     plural = "" if contributed == 1 else "s"
     return f"{task.status_name} ({contributed} contribution{plural}) - {task.next_step()}"
@@ -77,6 +80,8 @@ def _table(view: DealView, logs: dict[int, TaskLogs] | None) -> Table:
             row.append(known.status if known is not None else "-")
         failed = known is not None and _failed(known) and task.status != TaskStatus.COMPLETED
         next_step = f"failed: {known.failure}" if failed and known else task.next_step()
+        if task.failure is not None:
+            next_step = f"{task.failure.describe()}; {task.next_step()}"
         row += [str(len(task.contributors)), next_step]
         table.add_row(*row)
     return table
@@ -205,9 +210,13 @@ def end_of_watch(end: WatchEnd, *, as_json: bool, timeout_s: float | None) -> No
         return
     settled = last.settled_besides(end.failures)
     reason = "settled" if settled else f"still running after {timeout_s:g} s"
-    failed = f", {len(end.failures)} failed" if end.failures else ""
+    settled_failures = sorted(task.index for task in last.tasks if task.failure is not None)
+    count = len(end.failures) + len(settled_failures)
+    failed = f", {count} failed" if count else ""
     if as_json:
         event: dict[str, Any] = {"event": "end", "completed": done, "settled": settled}
+        if settled_failures:
+            event["settled_failed"] = settled_failures
         if end.failures:
             event |= {
                 "failed": sorted(end.failures),
@@ -217,6 +226,11 @@ def end_of_watch(end: WatchEnd, *, as_json: bool, timeout_s: float | None) -> No
         typer.echo(json.dumps(event))
     else:
         show(f"{done} of {len(last.tasks)} tasks completed{failed} ({reason})")
+        if settled_failures:
+            names = ", ".join(str(index) for index in settled_failures)
+            show(
+                f"failed task{'s' if len(settled_failures) > 1 else ''} {names}: {SETTLED_FAILURE}"
+            )
         if end.failures:
             show(_refund_hint(last))
     raise typer.Exit(ExitCode.TASKS_UNFINISHED)

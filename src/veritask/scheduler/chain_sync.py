@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from veritask.chain.follower import ChainEvent, EventBatch
 from veritask.chain.hub import Hub
+from veritask.chain.records import TaskFailure
 from veritask.domain.ids import from_hex, task_id, to_hex
 from veritask.domain.tasks import reveal_deadline
 
@@ -143,6 +144,9 @@ class ChainSync:
             transitions.apply_finalize(
                 session, task_hex, bytes(args["digest"]), bytes(args["results"]), now
             )
+        elif event.name == "TaskFailed":
+            failure = TaskFailure.of(args, event.block_number)
+            transitions.apply_failed(session, task_hex, failure.record, now)
         elif event.name == "TaskClaimed":
             transitions.apply_claimed(session, task_hex, now)
 

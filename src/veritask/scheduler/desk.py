@@ -45,7 +45,7 @@ from veritask.sdk.scheduler_api import (
 )
 
 from . import transitions
-from .store import DealRow, ReplicateRow, TaskRow, WorkerRow
+from .store import DealRow, ReplicateRow, TaskRow, TaskState, WorkerRow
 from .worker_input import check_registration, clean_report
 
 __all__ = ["StateLock", "WorkerDesk"]
@@ -105,7 +105,6 @@ class WorkerDesk:
         *,
         token_ttl_s: float,
         max_wait_s: float,
-        app_failures_to_fail: int,
         worker_failures_to_fail: int,
         logs_clock_skew_s: int,
         chain_now: Callable[[], int],
@@ -124,7 +123,6 @@ class WorkerDesk:
         self._challenges: dict[str, tuple[str, float]] = {}
         self._token_ttl_s = token_ttl_s
         self._max_wait_s = max_wait_s
-        self._app_failures = app_failures_to_fail
         self._worker_failures = worker_failures_to_fail
         self._skew_s = logs_clock_skew_s
         self._chain_now = chain_now
@@ -335,7 +333,6 @@ class WorkerDesk:
                 task_id.lower(),
                 report,
                 self._clock(),
-                app_failures_to_fail=self._app_failures,
                 worker_failures_to_fail=self._worker_failures,
             )
             if report.status not in _PROGRESS:
@@ -387,6 +384,9 @@ class WorkerDesk:
                 status=task.state,
                 failure=task.failure,
                 results=task.results,
+                failure_record=task.failure_record
+                if task.state == TaskState.SETTLED_FAILED
+                else "",
                 replicates=tuple(
                     ReplicateLog(
                         worker=r.worker,

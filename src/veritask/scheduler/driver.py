@@ -1,5 +1,6 @@
 """The scheduler's own transactions and timers: marks silent workers lost, picks uploaders,
-finalizes tasks whose result is uploaded, reopens tasks whose winners did not reveal,
+finalizes tasks whose result is uploaded (or whose consensus is a failure record: then
+with the record, which settles the task as FAILED), reopens tasks whose winners did not reveal,
 gives up tasks past their contribution deadline and claims refunds after the final one.
 
 Decisions are taken under the state lock and marked as sent; transactions go out after the
@@ -46,6 +47,7 @@ class Intent:
     digest: str = ""
     results: str = ""
     callback_data: str = ""
+    failure_record: str = ""  # 0x hex: finalize with this record instead of a result
 
 
 def _sorted_addresses(addresses: list[str]) -> list[str]:
@@ -124,11 +126,14 @@ class Driver:
             ]
             revealed = [c for c in winners if c.revealed]
             upload_late = now - task.upload_asked_at > self._upload_timeout_s
-            if revealed and not task.results and (not task.uploader or upload_late):
+            settles = bool(task.failure_record) or transitions.take_failure_record(
+                session, task, now
+            )
+            if revealed and not task.results and not settles and (not task.uploader or upload_late):
                 uploaders |= transitions.choose_uploader(session, task, now)
             window_over = chain_now > task.reveal_deadline
             if (
-                task.results
+                (task.results or settles)
                 and task.digest
                 and (len(revealed) == len(winners) or (window_over and revealed))
                 and not self._recent(task.finalize_sent_at, now)
@@ -145,6 +150,7 @@ class Driver:
                         task.digest,
                         task.results,
                         task.callback_data,
+                        task.failure_record,
                     )
                 )
             elif (
@@ -225,7 +231,16 @@ class Driver:
     def _send(self, intent: Intent) -> int:
         deal_id = from_hex(intent.deal_id)
         try:
-            if intent.kind == "finalize":
+            if intent.kind == "finalize" and intent.failure_record:
+                self.hub.finalize(
+                    self.account,
+                    deal_id,
+                    intent.indices[0],
+                    from_hex(intent.digest),
+                    from_hex(intent.failure_record),
+                    intent.contributors,
+                )
+            elif intent.kind == "finalize":
                 self.hub.finalize(
                     self.account,
                     deal_id,

@@ -105,7 +105,6 @@ class Scheduler:
             self.lock,
             token_ttl_s=settings.token_ttl_s,
             max_wait_s=settings.max_wait_s,
-            app_failures_to_fail=settings.app_failures_to_fail,
             worker_failures_to_fail=settings.worker_failures_to_fail,
             logs_clock_skew_s=settings.logs_clock_skew_s,
             chain_now=lambda: self.driver.chain_now or int(clock()),

@@ -46,8 +46,8 @@ class SchedulerSettings(BaseSettings):
     # fits, even JSON-escaped as surrogate pairs (12 bytes a character).
     max_body_bytes: int = Field(default=2 << 20, ge=4096)
     upload_timeout_s: float = Field(default=120.0, gt=0)
-    # App failures (exit code, timeout, limits) after which a task is given up: the app is
-    # at fault, so another worker would fail the same way.
+    # Ignored since errors are results (a failed app is settled on chain by consensus on
+    # its failure record); kept so that configurations that set it still load.
     app_failures_to_fail: int = Field(default=1, ge=1)
     # Worker-side failures (fetch, sandbox, chain) after which a task is given up.
     worker_failures_to_fail: int = Field(default=3, ge=1)

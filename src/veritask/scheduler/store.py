@@ -48,11 +48,14 @@ class TaskState:
     ACTIVE = "active"  # contributions, no consensus
     REVEALING = "revealing"  # consensus reached: winners reveal, one uploads
     COMPLETED = "completed"  # finalized on chain
+    # A failure record settled on chain (TaskFailed): the workers agreed that the app or an
+    # input failed; the requester paid the workerpool price only.
+    SETTLED_FAILED = "settled_failed"
     FAILED = "failed"  # given up off chain: waits for its final deadline to be claimed
     CLAIMED = "claimed"  # refunded on chain
 
     OPEN = (PENDING, ACTIVE)
-    FINAL = (COMPLETED, CLAIMED)
+    FINAL = (COMPLETED, SETTLED_FAILED, CLAIMED)
 
 
 class Base(DeclarativeBase):
@@ -128,6 +131,9 @@ class TaskRow(Base):
     app_failures: Mapped[int] = mapped_column(Integer, default=0)
     worker_failures: Mapped[int] = mapped_column(Integer, default=0)
     failure: Mapped[str] = mapped_column(Text, default="")
+    # 0x hex of the failure record finalize sends, once the consensus digest is its keccak
+    # (taken from a winner's report), or the one TaskFailed settled.
+    failure_record: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[float] = mapped_column(Float, default=0.0)
 
 
@@ -151,6 +157,7 @@ class ReplicateRow(Base):
     stdout: Mapped[str] = mapped_column(Text, default="")
     stderr: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+    failure_record: Mapped[str] = mapped_column(Text, default="")  # 0x hex, as reported
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
 

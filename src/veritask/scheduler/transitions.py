@@ -1,6 +1,12 @@
 """Every change to the scheduler's state, inside a session the caller opened: chain events
 applied idempotently (keyed by deal/task id and worker), replicates assigned to workers,
 worker reports, lost workers. No I/O besides the database.
+
+Errors are results: a worker whose app failed commits a failure record on chain like a
+result, and reports it. The scheduler counts no failure reports: consensus on chain says
+whether the task failed, and when the consensus digest is the keccak256 of a record a
+winner reported, the task is finalized with that record (no upload) and settles on chain
+(`TaskFailed`, state `settled_failed`).
 """
 
 from __future__ import annotations
@@ -9,12 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from eth_utils.crypto import keccak
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from veritask.domain.failures import FailureRecord
+from veritask.domain.ids import from_hex, to_hex
 from veritask.domain.ids import task_id as compute_task_id
-from veritask.domain.ids import to_hex
-from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO, MAX_CONTRIBUTORS, workers_needed
+from veritask.domain.tasks import CONTRIBUTION_DEADLINE_RATIO
 from veritask.sdk.scheduler_api import ReplicateStatus, StatusReport
 
 from .consensus import replicates_wanted
@@ -29,6 +37,7 @@ __all__ = [
     "apply_claimed",
     "apply_consensus",
     "apply_contribution",
+    "apply_failed",
     "apply_finalize",
     "apply_reopen",
     "apply_report",
@@ -40,6 +49,7 @@ __all__ = [
     "next_action",
     "next_task_for",
     "refresh_slots",
+    "take_failure_record",
 ]
 
 # Replicate statuses the scheduler sets itself (the others are ReplicateStatus values).
@@ -131,6 +141,7 @@ def add_deal(session: Session, facts: DealFacts, now: float) -> bool:
                 "app_failures": 0,
                 "worker_failures": 0,
                 "failure": "",
+                "failure_record": "",
                 "updated_at": now,
             }
             for index in range(facts.bot_first, facts.bot_first + facts.bot_size)
@@ -264,8 +275,48 @@ def apply_reveal(session: Session, task_hex: str, worker: str, digest: bytes, no
     if replicate is not None and replicate.action == "reveal":
         replicate.action = ""
         replicate.status = ReplicateStatus.REVEALED.value
-    if task.state == TaskState.REVEALING and not task.uploader:
+    if (
+        task.state == TaskState.REVEALING
+        and not take_failure_record(session, task, now)
+        and not task.uploader
+    ):
         choose_uploader(session, task, now)
+
+
+def take_failure_record(session: Session, task: TaskRow, now: float) -> bool:
+    """Whether the task's revealed digest is a failure record's: then the record, taken
+    from a winner's report and checked (keccak256(record) == the digest), is what finalize
+    sends, and nobody uploads. False while no winner reported a matching record."""
+    if task.failure_record:
+        return True
+    if task.state != TaskState.REVEALING or not task.digest:
+        return False
+    digest = from_hex(task.digest)
+    rows = session.execute(
+        select(ReplicateRow)
+        .join(
+            ContributionRow,
+            (ContributionRow.task_id == ReplicateRow.task_id)
+            & (ContributionRow.worker == ReplicateRow.worker),
+        )
+        .where(
+            ReplicateRow.task_id == task.task_id,
+            ReplicateRow.failure_record != "",
+            ContributionRow.result_hash == task.consensus_hash,
+            ContributionRow.rejected.is_(False),
+        )
+    ).scalars()
+    for replicate in rows:
+        record = from_hex(replicate.failure_record)
+        if keccak(record) == digest and FailureRecord.decode(record) is not None:
+            task.failure_record = replicate.failure_record
+            task.updated_at = now
+            if task.uploader:  # asked before the record was known: no upload is needed
+                uploader = _replicate(session, task.task_id, task.uploader)
+                if uploader is not None and uploader.action == "upload":
+                    uploader.action = ""
+            return True
+    return False
 
 
 def choose_uploader(session: Session, task: TaskRow, now: float) -> bool:
@@ -319,6 +370,7 @@ def apply_reopen(session: Session, task_hex: str, now: float) -> None:
     task.results = ""
     task.callback_data = ""
     task.uploader = ""
+    task.failure_record = ""
     task.finalize_sent_at = 0.0
     task.reopen_sent_at = 0.0
     task.updated_at = now
@@ -340,12 +392,14 @@ _HOLDING = (
 
 def _close_replicates(session: Session, task_hex: str, now: float) -> None:
     """Tells every worker still holding the task (computing it, or keeping a contributed
-    result for it) to drop it."""
+    result or failure record for it) to drop it."""
     session.execute(
         update(ReplicateRow)
         .where(
             ReplicateRow.task_id == task_hex,
-            ReplicateRow.status.in_(_HOLDING) | (ReplicateRow.action != ""),
+            ReplicateRow.status.in_(_HOLDING)
+            | (ReplicateRow.action != "")
+            | (ReplicateRow.failure_record != ""),
         )
         .values(action="abort", pending=False, busy=False, updated_at=now)
     )
@@ -374,11 +428,25 @@ def apply_finalize(
     session: Session, task_hex: str, digest: bytes, results: bytes, now: float
 ) -> None:
     task = _task(session, task_hex)
-    if task is None or task.state == TaskState.COMPLETED:
+    if task is None or task.state in (TaskState.COMPLETED, TaskState.SETTLED_FAILED):
         return
     task.state = TaskState.COMPLETED
     task.digest = to_hex(digest)
     task.results = results.decode("utf-8", errors="replace")
+    task.open_slots = 0
+    task.updated_at = now
+    _close_replicates(session, task_hex, now)
+
+
+def apply_failed(session: Session, task_hex: str, record: FailureRecord, now: float) -> None:
+    """`TaskFailed`: the task settled on chain with a failure record (errors are results)."""
+    task = _task(session, task_hex)
+    if task is None or task.state in (TaskState.COMPLETED, TaskState.SETTLED_FAILED):
+        return
+    task.state = TaskState.SETTLED_FAILED
+    task.failure = record.describe()
+    task.failure_record = to_hex(record.encode())
+    task.digest = to_hex(record.digest())
     task.open_slots = 0
     task.updated_at = now
     _close_replicates(session, task_hex, now)
@@ -469,6 +537,7 @@ def next_task_for(
             stdout="",
             stderr="",
             detail="",
+            failure_record="",
             created_at=now,
             updated_at=now,
         )
@@ -478,19 +547,6 @@ def next_task_for(
     return task, deal
 
 
-def _failures_needed(session: Session, task: TaskRow) -> int:
-    """Distinct workers that must report an app failure before the task is given up: as
-    many fresh workers as reach consensus at the deal's trust (one at trust 1)."""
-    deal = session.get(DealRow, task.deal_id)
-    trust = deal.trust if deal is not None else 1
-    if trust <= 1:
-        return 1
-    try:
-        return workers_needed(trust)
-    except ValueError:  # consensus is out of reach of fresh workers: all the hub takes
-        return MAX_CONTRIBUTORS
-
-
 def apply_report(
     session: Session,
     worker: str,
@@ -498,10 +554,16 @@ def apply_report(
     report: StatusReport,
     now: float,
     *,
-    app_failures_to_fail: int,
     worker_failures_to_fail: int,
 ) -> bool:
-    """Records a worker's report; False when the worker holds no replicate of the task."""
+    """Records a worker's report; False when the worker holds no replicate of the task.
+
+    An app-fault report with a failure record says the worker committed that record on
+    chain: its replicate waits for the chain like a contributed one, and the record is
+    kept for finalize. An app-fault report without a record (a worker that predates
+    records) counts as the worker's failure: one false report cannot kill a task (M1), and
+    another worker commits a record. Worker-side failures free the slot for another worker,
+    up to `worker_failures_to_fail`."""
     replicate = _replicate(session, task_hex, worker)
     task = _task(session, task_hex)
     if replicate is None or task is None:
@@ -520,6 +582,16 @@ def apply_report(
         replicate.stderr = report.stderr[-_LOG_CHARS:]
     if report.detail:
         replicate.detail = report.detail[-_LOG_CHARS:]
+    if report.failure_record and (status.app_fault or status in _AFTER_CONTRIBUTION):
+        replicate.failure_record = report.failure_record.lower()
+    if status.app_fault and report.failure_record:
+        # Committed on chain (contributed, or settled at trust 1): the chain's events
+        # decide what happens to the task, not this report.
+        if replicate.status not in (REJECTED, LOST):
+            replicate.status = status.value
+        replicate.busy = False
+        take_failure_record(session, task, now)
+        return True
     if status is ReplicateStatus.UPLOAD_FAILED and was_contributed:
         replicate.status = status.value
         replicate.action = ""
@@ -534,14 +606,7 @@ def apply_report(
             return True
         replicate.busy = False
         replicate.pending = False
-        if status.app_fault:
-            # Each replicate counts once (it is no longer pending), so these are distinct
-            # workers; as many must agree that the app failed as must agree on a result.
-            task.app_failures += 1
-            if task.app_failures >= max(app_failures_to_fail, _failures_needed(session, task)):
-                fail_task(session, task, _failure_text(status, report), now)
-                return True
-        elif status is not ReplicateStatus.ABORTED:
+        if status is not ReplicateStatus.ABORTED:
             task.worker_failures += 1
             if task.worker_failures >= worker_failures_to_fail:
                 fail_task(session, task, _failure_text(status, report), now)
@@ -567,7 +632,11 @@ def apply_report(
         contribution = session.get(ContributionRow, (task_hex, replicate.worker))
         if contribution is not None:
             contribution.revealed = True
-        if task.state == TaskState.REVEALING and not task.uploader:
+        if (
+            task.state == TaskState.REVEALING
+            and not take_failure_record(session, task, now)
+            and not task.uploader
+        ):
             choose_uploader(session, task, now)
     elif status is ReplicateStatus.UPLOADED:
         if replicate.action == "upload":
@@ -581,6 +650,8 @@ def apply_report(
         ):
             task.results = report.results
             task.callback_data = report.callback_data
+        elif report.failure_record:
+            take_failure_record(session, task, now)
     return True
 
 

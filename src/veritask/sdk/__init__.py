@@ -25,6 +25,7 @@ from veritask.domain.amounts import (
     format_rlc,
     parse_amount,
 )
+from veritask.domain.failures import FailureKind, FailureRecord
 from veritask.domain.ids import to_hex
 from veritask.domain.tasks import ContributionStatus, TaskStatus
 
@@ -59,6 +60,7 @@ from .config import (
     select_profile,
 )
 from .deals import (
+    SETTLED_FAILURE,
     ClaimReport,
     ContributionView,
     Deals,
@@ -158,6 +160,7 @@ __all__ = [
     "ORDER_KINDS",
     "RLC_DECIMALS",
     "SECURE_KDF",
+    "SETTLED_FAILURE",
     "TAG_NAMES",
     "WEI_PER_ETH",
     "AccountView",
@@ -183,6 +186,8 @@ __all__ = [
     "Deals",
     "Deployed",
     "DownloadedResult",
+    "FailureKind",
+    "FailureRecord",
     "KeystoreKdf",
     "MarketClient",
     "MarketDeal",

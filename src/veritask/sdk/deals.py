@@ -2,8 +2,9 @@
 deadlines, per-task status, contributors and results, and claims after the final deadline.
 
 Reads go to the node only; the hub keeps no list of contributors or results, so they come
-from `TaskContribute` and `TaskFinalize` logs, searched from a given block (0 by default,
-which suits a devnet; give a later block on a long chain). A refused claim sends nothing.
+from `TaskContribute`, `TaskFinalize` and `TaskFailed` logs, searched from a given block (0
+by default, which suits a devnet; give a later block on a long chain).
+A refused claim sends nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from veritask.chain.records import Deal
+from veritask.domain.failures import FailureRecord
 from veritask.domain.ids import task_id, to_hex
 from veritask.domain.tasks import ContributionStatus, TaskStatus
 from veritask.errors import InvalidInput
@@ -25,6 +27,7 @@ from .session import ChainSession
 __all__ = [
     "CONTRIBUTION_STATUSES",
     "MAX_CLAIM",
+    "SETTLED_FAILURE",
     "TASK_STATUSES",
     "ClaimReport",
     "ContributionView",
@@ -40,6 +43,10 @@ __all__ = [
 TASK_STATUSES = tuple(status.name for status in TaskStatus)
 CONTRIBUTION_STATUSES = tuple(status.name for status in ContributionStatus)
 MAX_CLAIM = 128  # the hub's bound on the tasks of one claim
+# What a task that settled with a failure record cost (docs/spec.md, "Failures").
+SETTLED_FAILURE = (
+    "settled: the requester paid the workerpool price; app and dataset prices refunded"
+)
 
 _BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ID_HINT = "expected 0x followed by 64 hexadecimal digits"
@@ -113,6 +120,9 @@ class TaskView:
     contribution_deadline: int
     final_deadline: int
     now: int
+    # The failure record the task settled with (`TaskFailed`): FAILED, but paid for the
+    # work, not claimed and refunded. None for every other task.
+    failure: FailureRecord | None = None
 
     @property
     def status_name(self) -> str:
@@ -127,6 +137,8 @@ class TaskView:
         claim = f"veritask deal claim {to_hex(self.deal_id)}"
         if self.status == TaskStatus.COMPLETED:
             return "completed: the result is final"
+        if self.status == TaskStatus.FAILED and self.failure is not None:
+            return SETTLED_FAILURE
         if self.status == TaskStatus.FAILED:
             return "failed: claimed and refunded"
         if self.now >= self.final_deadline:
@@ -242,6 +254,7 @@ class Deals:
             if contributed.worker not in found:
                 found.append(contributed.worker)
         results = {final.task_id: final for final in hub.finalizations_logged(ids, **span)}
+        failures = {failed.task_id: failed.record for failed in hub.failures_logged(ids, **span)}
         views = []
         for index, task in zip(indices, ids, strict=True):
             state = hub.task(terms.deal_id, index, block)
@@ -265,6 +278,7 @@ class Deals:
                     contribution_deadline=deadlines.contribution,
                     final_deadline=deadlines.final,
                     now=now,
+                    failure=failures.get(task) if state.status == TaskStatus.FAILED else None,
                 )
             )
         return tuple(views)

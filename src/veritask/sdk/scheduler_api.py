@@ -203,6 +203,10 @@ class ReplicateStatus(StrEnum):
     APP_OUT_OF_MEMORY = "app_out_of_memory"
     APP_OUTPUT_LIMIT = "app_output_limit"
     APP_RESULT_INVALID = "app_result_invalid"
+    APP_UNAVAILABLE = "app_unavailable"  # the app cannot be fetched or run (bad checksum)
+    # An input is definitively unavailable (HTTP 4xx, checksum mismatch): the requester's
+    # or the dataset owner's fault, the same on every worker.
+    INPUT_UNAVAILABLE = "input_unavailable"
     # The worker's (or the environment's) fault: someone else may succeed.
     FETCH_FAILED = "fetch_failed"
     SANDBOX_ERROR = "sandbox_error"
@@ -212,7 +216,9 @@ class ReplicateStatus(StrEnum):
 
     @property
     def app_fault(self) -> bool:
-        return self.value.startswith("app_")
+        """A failure every worker would see (the app's, an input's): errors are results,
+        so the worker commits a failure record on chain with it."""
+        return self.value.startswith("app_") or self is ReplicateStatus.INPUT_UNAVAILABLE
 
     @property
     def failure(self) -> bool:
@@ -226,6 +232,8 @@ _FAILURES = frozenset(
         ReplicateStatus.APP_OUT_OF_MEMORY,
         ReplicateStatus.APP_OUTPUT_LIMIT,
         ReplicateStatus.APP_RESULT_INVALID,
+        ReplicateStatus.APP_UNAVAILABLE,
+        ReplicateStatus.INPUT_UNAVAILABLE,
         ReplicateStatus.FETCH_FAILED,
         ReplicateStatus.SANDBOX_ERROR,
         ReplicateStatus.CHAIN_FAILED,
@@ -235,7 +243,16 @@ _FAILURES = frozenset(
 )
 
 
+_FAILURE_RECORD_HEX = r"^(0x[0-9a-fA-F]{256})?$"  # "" or the 128-byte record
+
+
 class StatusReport(_Model):
+    """A step or a failure of a replicate. With an app-fault status (or REVEALED and
+    UPLOADED of such a replicate), `failure_record` is the 0x hex of the failure record
+    (domain.failures) the worker committed on chain: `contribute_and_finalize` sent it
+    (trust 1, with `tx_hash`) or `contribute` committed its digest, and the scheduler
+    finalizes with it once it is the consensus. "" from workers that predate records."""
+
     status: ReplicateStatus
     exit_code: int | None = None
     stdout: str = Field(default="", max_length=65_536)
@@ -245,6 +262,7 @@ class StatusReport(_Model):
     results: str = ""  # the result pointer (compact JSON), with UPLOADED
     callback_data: str = ""  # 0x hex, with UPLOADED on a callback deal
     tx_hash: str = ""
+    failure_record: str = Field(default="", pattern=_FAILURE_RECORD_HEX)
 
 
 class StatusAck(_Model):
@@ -267,9 +285,12 @@ class TaskLogs(_Model):
     task_id: str
     deal_id: str
     index: int
-    status: str  # the scheduler's view: pending, running, revealing, completed, failed
+    # The scheduler's view: pending, active, revealing, completed, settled_failed (a failure
+    # record settled on chain), failed (given up off chain), claimed.
+    status: str
     failure: str = ""
     results: str = ""
+    failure_record: str = ""  # 0x hex of the settled failure record, with settled_failed
     replicates: tuple[ReplicateLog, ...] = ()
 
 

@@ -1,7 +1,10 @@
 """`Agent`: the worker's main loop. It logs in to its scheduler, registers, asks for work
 and does it: fetch the app, dataset and inputs; run the app sandboxed (PROTOCOL.md A7);
 digest the result; then contribute_and_finalize (trust 1) or contribute, reveal and upload
-when asked. Every step is reported to the scheduler, with the app's exit code and logs.
+when asked. Errors are results: a run that fails the same way on every worker (the app
+exited non-zero, timed out, hit a limit, wrote no result; the app or an input is
+definitively unavailable) is committed as a failure record instead, with no upload.
+Every step is reported to the scheduler, with the app's exit code and logs.
 
 One piece of work at a time; heartbeats go from their own thread so a long run does not
 make the worker look lost. What it contributed is journaled first (`Journal`), so a
@@ -25,6 +28,7 @@ from eth_utils.crypto import keccak
 
 from veritask.chain.hub import Hub
 from veritask.chain.node import Node
+from veritask.domain.failures import FailureKind, FailureRecord
 from veritask.domain.ids import from_hex, same_address, to_hex
 from veritask.domain.ids import task_id as compute_task_id
 from veritask.domain.orders import ZERO_ADDRESS
@@ -64,7 +68,7 @@ from veritask.worker.runtimes.registry import RUNTIMES_BY_KIND
 
 from .fetch import Fetcher
 from .journal import Entry, Journal, task_file_name
-from .results import read_result
+from .results import read_result, run_failure
 from .settings import WorkerSettings
 
 __all__ = ["Agent", "app_environment", "parse_params"]
@@ -111,13 +115,42 @@ def app_environment(work: Assignment, dataset_name: str, input_names: list[str])
 
 
 class _Failed(Exception):
-    """A step failed: report `status` with `detail`, stop working on the task."""
+    """A step failed: report `status` with `detail`, stop working on the task. With a
+    `record`, every worker would fail the same way: the record is committed on chain."""
 
-    def __init__(self, status: ReplicateStatus, detail: str, outcome: Outcome | None = None):
+    def __init__(
+        self,
+        status: ReplicateStatus,
+        detail: str,
+        outcome: Outcome | None = None,
+        record: FailureRecord | None = None,
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.outcome = outcome
+        self.record = record
+
+    def report(self, **extra: Any) -> StatusReport:
+        outcome = self.outcome
+        return StatusReport(
+            status=self.status,
+            detail=self.detail[-4_000:],
+            exit_code=outcome.exit_code if outcome else None,
+            stdout=outcome.stdout[-65_000:] if outcome else "",
+            stderr=outcome.stderr[-65_000:] if outcome else "",
+            duration_s=outcome.duration_s if outcome else None,
+            **extra,
+        )
+
+
+def _definitive(exc: VeritaskError) -> bool:
+    """Whether a download failed for good, the same on every worker: a bad URL or
+    checksum, or an answer that says no (HTTP 4xx, no such content). Timeouts, refused
+    connections, 5xx, size limits and this worker's address policy may pass or differ."""
+    if isinstance(exc, InvalidInput):
+        return True
+    return isinstance(exc, StorageError) and exc.code == "not_found"
 
 
 class Agent:
@@ -238,18 +271,7 @@ class Agent:
         try:
             self._step(work, step)
         except _Failed as failure:
-            outcome = failure.outcome
-            self.report(
-                work,
-                StatusReport(
-                    status=failure.status,
-                    detail=failure.detail[-4_000:],
-                    exit_code=outcome.exit_code if outcome else None,
-                    stdout=outcome.stdout[-65_000:] if outcome else "",
-                    stderr=outcome.stderr[-65_000:] if outcome else "",
-                    duration_s=outcome.duration_s if outcome else None,
-                ),
-            )
+            self.report(work, failure.report())
             if work.kind is WorkKind.COMPUTE:
                 shutil.rmtree(self._task_dir(work), ignore_errors=True)
                 if self.journal.load(work.task_id) is None:  # a trust-1 upload or call failed
@@ -291,15 +313,26 @@ class Agent:
         try:
             runtime = self._runtime(work.app.kind)
             return runtime, runtime.load(source)
-        except InvalidInput as exc:  # checksum mismatch: the app's registration is wrong
-            raise _Failed(ReplicateStatus.APP_FAILED, f"app: {exc}") from exc
         except VeritaskError as exc:
+            # A checksum mismatch, an archive or module that does not load, content that
+            # is not there: the app's registration is wrong, for every worker.
+            if _definitive(exc):
+                record = FailureRecord(FailureKind.APP_UNAVAILABLE)
+                raise _Failed(ReplicateStatus.APP_UNAVAILABLE, f"app: {exc}", None, record) from exc
             raise _Failed(ReplicateStatus.FETCH_FAILED, f"app: {exc}") from exc
 
     def _fetch_inputs(
         self, work: Assignment, params: dict[str, Any], in_dir: Path
     ) -> tuple[str, list[str]]:
         dataset_name = ""
+        urls = params.get("iexec_input_files") or []
+        if not isinstance(urls, list):
+            raise _Failed(
+                ReplicateStatus.FETCH_FAILED, "inputs: params: iexec_input_files must be a list"
+            )
+        # Which input is unavailable is the record's exit code: 0 the dataset, n file n.
+        position = 0
+        names: list[str] = []
         try:
             if work.dataset is not None:
                 dataset_name = work.dataset.address
@@ -309,13 +342,16 @@ class Agent:
                     in_dir / dataset_name,
                     self.settings.max_dataset_bytes,
                 )
-            urls = params.get("iexec_input_files") or []
-            if not isinstance(urls, list):
-                raise InvalidInput("params: iexec_input_files must be a list of URLs")
-            names = self.fetcher.inputs(
-                [str(url) for url in urls], in_dir, self.settings.max_input_bytes
-            )
+            for position, url in enumerate((str(url) for url in urls), start=1):
+                names.append(
+                    self.fetcher.input_file(url, position, in_dir, self.settings.max_input_bytes)
+                )
         except (InvalidInput, StorageError) as exc:
+            if _definitive(exc):
+                record = FailureRecord(FailureKind.INPUT_UNAVAILABLE, position)
+                raise _Failed(
+                    ReplicateStatus.INPUT_UNAVAILABLE, f"inputs: {exc}", None, record
+                ) from exc
             raise _Failed(ReplicateStatus.FETCH_FAILED, f"inputs: {exc}") from exc
         return dataset_name, names
 
@@ -366,6 +402,59 @@ class Agent:
             )
 
     def _compute(self, work: Assignment) -> None:
+        try:
+            self._compute_result(work)
+        except _Failed as failure:
+            if failure.record is None:
+                raise
+            self._commit_failure(work, failure, failure.record)
+
+    def _commit_failure(self, work: Assignment, failure: _Failed, record: FailureRecord) -> None:
+        """Commits a failure record as the task's result: trust 1, one call settles the
+        task (FAILED); above, its digest is contributed and journaled, to be revealed like
+        a result's. Nothing is uploaded. The scheduler gets the report with the record."""
+        hub = self._chain()
+        deal_id = from_hex(work.deal_id)
+        authorization = bytes.fromhex(work.authorization.removeprefix("0x"))
+        record_hex = to_hex(record.encode())
+        log.info("task %s failed: %s (%s)", work.task_id, record.describe(), failure.detail)
+        if work.one_call:
+            try:
+                receipt = hub.contribute_and_finalize_failure(
+                    self.account, deal_id, work.index, record, authorization
+                )
+            except ChainError as exc:
+                raise _Failed(
+                    ReplicateStatus.CHAIN_FAILED, f"contribute_and_finalize: {exc}", failure.outcome
+                ) from exc
+        else:
+            self.journal.save(
+                Entry(
+                    work.task_id,
+                    work.deal_id,
+                    work.index,
+                    to_hex(record.digest()),
+                    "",
+                    "",
+                    failure_record=record_hex,
+                )
+            )
+            try:
+                receipt = hub.contribute(
+                    self.account, deal_id, work.index, record.digest(), authorization
+                )
+            except TransactionPending as exc:
+                raise _Failed(
+                    ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}", failure.outcome
+                ) from exc
+            except ChainError as exc:
+                self.journal.drop(work.task_id)
+                raise _Failed(
+                    ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}", failure.outcome
+                ) from exc
+        self.report(work, failure.report(failure_record=record_hex, tx_hash=receipt.tx_hash.hex()))
+
+    def _compute_result(self, work: Assignment) -> None:
         self._check_policies(work)
         task_dir = self._task_dir(work)
         shutil.rmtree(task_dir, ignore_errors=True)
@@ -398,11 +487,15 @@ class Agent:
         if not outcome.ok():
             status = _FAILED_RUN.get(outcome.status, ReplicateStatus.APP_FAILED)
             detail = outcome.detail or f"the app ended with status {outcome.status.value}"
-            raise _Failed(status, detail, outcome)
+            record = run_failure(outcome)
+            if record is None and status.app_fault:  # e.g. killed without an exit code
+                status = ReplicateStatus.SANDBOX_ERROR
+            raise _Failed(status, detail, outcome, record)
         try:
             result = read_result(out_dir)
         except InvalidInput as exc:
-            raise _Failed(ReplicateStatus.APP_RESULT_INVALID, str(exc), outcome) from exc
+            record = FailureRecord(FailureKind.BAD_RESULT)
+            raise _Failed(ReplicateStatus.APP_RESULT_INVALID, str(exc), outcome, record) from exc
         digest = result.digest
         if self.settings.fault == "wrong_result":
             digest = keccak(b"wrong " + digest)
@@ -502,10 +595,19 @@ class Agent:
                 )
             except ChainError as exc:
                 raise _Failed(ReplicateStatus.CHAIN_FAILED, f"reveal: {exc}") from exc
-        self.report(work, StatusReport(status=ReplicateStatus.REVEALED))
+        self.report(
+            work,
+            StatusReport(status=ReplicateStatus.REVEALED, failure_record=entry.failure_record),
+        )
 
     def _upload(self, work: Assignment) -> None:
         entry = self._entry(work)
+        if entry.failure_record:  # nothing to upload: the record is what finalize takes
+            self.report(
+                work,
+                StatusReport(status=ReplicateStatus.UPLOADED, failure_record=entry.failure_record),
+            )
+            return
         try:
             archive = Path(entry.archive).read_bytes()
         except OSError as exc:

@@ -73,12 +73,16 @@ class Fetcher:
             )
         target.write_bytes(data)
 
+    def input_file(self, url: str, position: int, in_dir: Path, max_bytes: int) -> str:
+        """Downloads input file `position` (from 1) into `in_dir`; returns its name."""
+        name = input_file_name(url)
+        data = self.fetch(url, max_bytes, what=f"input file {position}")
+        (in_dir / name).write_bytes(data)
+        return name
+
     def inputs(self, urls: list[str], in_dir: Path, max_bytes: int) -> list[str]:
         """Downloads each input file into `in_dir`; returns their names, in order."""
-        names = []
-        for position, url in enumerate(urls, start=1):
-            name = input_file_name(url)
-            data = self.fetch(url, max_bytes, what=f"input file {position}")
-            (in_dir / name).write_bytes(data)
-            names.append(name)
-        return names
+        return [
+            self.input_file(url, position, in_dir, max_bytes)
+            for position, url in enumerate(urls, start=1)
+        ]

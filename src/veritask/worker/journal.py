@@ -1,6 +1,7 @@
 """The worker's in-flight tasks on disk (one JSON file per task in `<work_dir>/journal`),
 written before contributing, so a restarted worker can still reveal and upload what it
-contributed. Archives live next to them, in `<work_dir>/results`."""
+contributed (or, for a failure, reveal it and name its record). Archives live next to
+them, in `<work_dir>/results`."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ class Entry:
     index: int
     digest: str  # 0x hex: what was (or is being) contributed
     callback_data: str  # 0x hex or ""
-    archive: str  # path of the result archive
+    archive: str  # path of the result archive ("" for a failure record)
+    # 0x hex of the failure record whose keccak256 is `digest`, when the task failed
+    # (errors are results: it is revealed like a digest, and nothing is uploaded).
+    failure_record: str = ""
 
 
 class Journal:

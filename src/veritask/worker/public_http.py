@@ -29,6 +29,7 @@ __all__ = [
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_TRANSIENT_STATUSES = frozenset({408, 425, 429})  # 4xx that say "not now", not "no"
 ALLOW_SETTING = "VERITASK_WORKER_FETCH_ALLOW"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -231,7 +232,11 @@ def _read(reply: httpx.Response, max_bytes: int, what: str) -> bytes | str:
             raise StorageError(f"{what}: a redirect without a Location", code="not_found")
         return str(location)
     if reply.status_code != 200:
-        raise StorageError(f"{what}: GET answered {reply.status_code}", code="not_found")
+        # A 4xx is the server's answer about the URL, the same for every worker (a failure
+        # record); a 5xx, 408 or 429 may pass: another worker may try later.
+        transient = reply.status_code >= 500 or reply.status_code in _TRANSIENT_STATUSES
+        code = "unavailable" if transient else "not_found"
+        raise StorageError(f"{what}: GET answered {reply.status_code}", code=code)
     chunks: list[bytes] = []
     size = 0
     for chunk in reply.iter_bytes():

@@ -124,6 +124,9 @@ class Outcome:
     output_bytes: int = 0
     sandbox_id: str = ""
     """The container name (containers) or "" (wasmtime): for logs and leak checks."""
+    stderr_tail: bytes = b""
+    """The raw last bytes of stderr (`STDERR_DIGEST_BYTES` at most): a failure record's
+    stderr digest is computed over them, never over the decoded, maybe cut `stderr`."""
 
     def ok(self) -> bool:
         return self.status is Status.COMPLETED

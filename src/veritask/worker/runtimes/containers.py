@@ -234,7 +234,15 @@ class ContainerRuntime:
             stdout, stderr = out.text(), err.text()
             oom_reported = (Path(scratch) / "oom").exists()
         return classify(
-            process.returncode, stopped, stdout, stderr, duration_s, run, name, oom_reported
+            process.returncode,
+            stopped,
+            stdout,
+            stderr,
+            duration_s,
+            run,
+            name,
+            oom_reported,
+            stderr_tail=err.last_bytes(),
         )
 
     def _watch(
@@ -296,6 +304,8 @@ def classify(
     run: AppRun,
     sandbox_id: str,
     oom_reported: bool = False,
+    *,
+    stderr_tail: bytes = b"",
 ) -> Outcome:
     """Map how a container run ended to a Status (docs/runtimes.md, "How a status is known")."""
     limits: Limits = run.limits
@@ -332,4 +342,5 @@ def classify(
         detail=detail,
         output_bytes=output_bytes,
         sandbox_id=sandbox_id,
+        stderr_tail=stderr_tail,
     )

@@ -1,11 +1,15 @@
 """An app's stdout and stderr, bounded on the host: only the last `keep` bytes of each
 stream are kept, in memory, with a count of everything written, so an app that writes
-gigabytes costs the worker neither disk nor memory. The kept text says how much was cut."""
+gigabytes costs the worker neither disk nor memory. The kept text says how much was cut.
+Whatever `keep` says, the last STDERR_DIGEST_BYTES raw bytes are kept too: a failure
+record's stderr digest covers them, so every worker digests the same bytes."""
 
 from __future__ import annotations
 
 import os
 import threading
+
+from veritask.domain.failures import STDERR_DIGEST_BYTES
 
 __all__ = ["PipeTail", "StreamTail"]
 
@@ -14,11 +18,13 @@ _READ_CHUNK = 1 << 16
 
 class StreamTail:
     """The tail of one output stream: `write` takes what the app writes (the wasmtime
-    runtime calls it directly), `text` gives the last `keep` bytes."""
+    runtime calls it directly), `text` gives the last `keep` bytes, `last_bytes` the raw
+    end of the stream."""
 
     def __init__(self, stream: str, keep: int) -> None:
         self.stream = stream
         self.keep = keep
+        self._held = max(keep, STDERR_DIGEST_BYTES)
         self.total = 0
         self._kept = bytearray()
         self._lock = threading.Lock()
@@ -26,17 +32,20 @@ class StreamTail:
     def write(self, data: bytes) -> None:
         with self._lock:
             self.total += len(data)
-            if self.keep == 0:
-                return
-            self._kept += data[-self.keep :]
-            if len(self._kept) > self.keep:
-                del self._kept[: len(self._kept) - self.keep]
+            self._kept += data[-self._held :]
+            if len(self._kept) > self._held:
+                del self._kept[: len(self._kept) - self._held]
+
+    def last_bytes(self, count: int = STDERR_DIGEST_BYTES) -> bytes:
+        """The last `count` bytes written (at most max(keep, STDERR_DIGEST_BYTES)), raw."""
+        with self._lock:
+            return bytes(self._kept[-count:]) if count else b""
 
     def text(self) -> str:
         """The kept tail, decoded leniently (a cut may split a character); when bytes were
         cut, a first line says so."""
         with self._lock:
-            kept = bytes(self._kept)
+            kept = bytes(self._kept[-self.keep :]) if self.keep else b""
             total = self.total
         tail = kept.decode("utf-8", errors="replace")
         if total <= len(kept):

@@ -169,7 +169,16 @@ class WasmtimeRuntime:
             detail = (
                 overflow or f"/iexec_out holds {output_bytes} bytes > limit {limits.output_bytes}"
             )
-        return Outcome(status, exit_code, stdout, stderr, duration_s, detail, output_bytes)
+        return Outcome(
+            status,
+            exit_code,
+            stdout,
+            stderr,
+            duration_s,
+            detail,
+            output_bytes,
+            stderr_tail=err.last_bytes(),
+        )
 
     def _execute(
         self, engine: wasmtime.Engine, store: wasmtime.Store, compiled: bytes, run: AppRun
