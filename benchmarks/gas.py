@@ -25,6 +25,7 @@ from veritask.chain.compiler import compile_contract
 from veritask.chain.deploy import deploy_protocol
 from veritask.chain.hub import Hub
 from veritask.chain.transactions import send
+from veritask.domain.failures import FailureKind, FailureRecord, stderr_digest
 from veritask.domain.ids import task_id
 from veritask.domain.orders import (
     ZERO_ADDRESS,
@@ -52,6 +53,9 @@ REFERENCE = {
     "tee_vol10": 882_099,
     "callback_vol1": 2_006_762,
     "claim_vol10": 310_213,
+    # PoCo settles a failed task only by a claim after the final deadline.
+    "failed_trust1_vol10": 310_213,
+    "failed_trust3_vol10": 310_213,
 }
 TARGET = {
     "trust1_vol1": 600_000,
@@ -134,11 +138,21 @@ class Bench:
     def auth(self, worker: str, task: bytes, enclave: str = ZERO_ADDRESS) -> bytes:
         return sign_hash_eip191(authorization_hash(worker, task, enclave), self.scheduler.key)
 
-    def run_task(self, deal: bytes, index: int, workers: int, callback_data: bytes = b"") -> int:
+    def run_task(
+        self,
+        deal: bytes,
+        index: int,
+        workers: int,
+        callback_data: bytes = b"",
+        failure: FailureRecord | None = None,
+    ) -> int:
         """A task through commit-reveal: every worker contributes, all but the last reveal,
-        and the last one (the uploader) reveals in its finalize call."""
+        and the last one (the uploader) reveals in its finalize call. With `failure`, the
+        workers agree on that failure record and the task settles as failed."""
         task = task_id(deal, index)
         digest = keccak(callback_data) if callback_data else keccak(text=f"result {index}")
+        if failure is not None:
+            digest = failure.digest()
         crew = [self.fresh_worker() for _ in range(workers)]
         gas = 0
         for worker in crew:
@@ -153,19 +167,28 @@ class Bench:
             deal,
             index,
             digest,
-            RESULTS,
+            RESULTS if failure is None else failure.encode(),
             [w.address for w in crew],
             results_callback=callback_data,
         )
         return gas + receipt.gas_used
 
     def run_one_call_task(
-        self, deal: bytes, index: int, *, tee: bool, callback_data: bytes = b""
+        self,
+        deal: bytes,
+        index: int,
+        *,
+        tee: bool,
+        callback_data: bytes = b"",
+        failure: FailureRecord | None = None,
     ) -> int:
-        """A trust-1 task through `contribute_and_finalize` (with an enclave if `tee`)."""
+        """A trust-1 task through `contribute_and_finalize` (with an enclave if `tee`);
+        with `failure`, settled as failed with that record."""
         task = task_id(deal, index)
         worker = self.fresh_worker()
         digest = keccak(callback_data) if callback_data else keccak(text=f"result {index}")
+        if failure is not None:
+            digest = failure.digest()
         enclave, enclave_sign = ZERO_ADDRESS, b""
         if tee:
             key = self.account(f"enclave {self.counter}")
@@ -179,7 +202,7 @@ class Bench:
             deal,
             index,
             digest,
-            RESULTS,
+            RESULTS if failure is None else failure.encode(),
             enclave,
             enclave_sign,
             self.auth(worker.address, task, enclave),
@@ -238,6 +261,18 @@ def measure(bench: Bench) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     deal, match_gas = bench.match("tee_vol10", 10, 1, tee=True)
     total = match_gas + sum(bench.run_one_call_task(deal, i, tee=True) for i in range(10))
     scenarios["tee_vol10"] = {"gas_per_task": total // 10}
+
+    # Failed and settled at once: the workers agree on a failure record (the app exited 1).
+    failure = FailureRecord(FailureKind.APP_EXIT, 1, stderr_digest(b"Traceback: boom\n"))
+    deal, match_gas = bench.match("failed_trust1_vol10", 10, 1)
+    total = match_gas + sum(
+        bench.run_one_call_task(deal, i, tee=False, failure=failure) for i in range(10)
+    )
+    scenarios["failed_trust1_vol10"] = {"gas_per_task": total // 10}
+
+    deal, match_gas = bench.match("failed_trust3_vol10", 10, 3)
+    total = match_gas + sum(bench.run_task(deal, i, 2, failure=failure) for i in range(10))
+    scenarios["failed_trust3_vol10"] = {"gas_per_task": total // 10}
 
     store = compile_contract("mocks/result_store.vy")
     factory = bench.w3.eth.contract(abi=store.abi, bytecode=store.bytecode)

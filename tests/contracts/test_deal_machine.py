@@ -1,11 +1,12 @@
 """Stateful property test of whole deals through the task lifecycle (PROTOCOL.md A5, A6, B2,
 B3): a hypothesis state machine matches deals (trust 1-8, volume 1-4, random prices, with
 or without a dataset, with an app that works or one that always fails: then the right
-digest is a failure record's, veritask.domain.failures) and drives their tasks with a pool of workers that are honest (the
-right digest), wrong (a wrong digest, two of them colluding) or silent (the right digest,
-never revealed), with starting scores from fresh to the weight cap: contributions
-authorized by the workerpool owner, reveals, finalize by the scheduler, by the last winner
-revealing in the same call or by anyone after the reveal window, reopen when nobody
+digest is a failure record's, veritask.domain.failures) and drives their tasks with a
+pool of workers that are honest (the right digest), wrong (a wrong digest, two of them
+colluding) or silent (the right digest, never revealed), with starting scores from fresh
+to the weight cap: contributions authorized by the workerpool owner, reveals, finalize by
+the scheduler, by the last winner revealing in the same call or, after the reveal window,
+by the scheduler or a winner (a stranger's attempt reverts), reopen when nobody
 revealed, time jumps past the reveal, contribution and final deadlines, claims of several
 tasks at once (never-started tasks too) and the one-call path of trust-1 deals.
 
@@ -772,7 +773,9 @@ class DealMachine(RuleBasedStateMachine):
         self._pay_success(task, {worker: reward}, 0, failed)
         event("settled as failed in one call" if failed else "completed in one call")
 
-    def _check_final_event(self, logs: list[Any], task: TaskModel, digest: bytes, failed: bool) -> None:
+    def _check_final_event(
+        self, logs: list[Any], task: TaskModel, digest: bytes, failed: bool
+    ) -> None:
         """A completed task logs TaskFinalize with its digest; a failed one TaskFailed with
         its record's fields, and no TaskFinalize."""
         finals = [x for x in logs if type(x).__name__ == "TaskFinalize"]
@@ -825,7 +828,11 @@ class DealMachine(RuleBasedStateMachine):
         lost = deal.scheduler_stake * never_started
         self._move(self.requester.address, lost)
         self.requester_compensated += lost
-        self._move(self.scheduler.address, deal.scheduler_stake * count - lost, -deal.scheduler_stake * count)
+        self._move(
+            self.scheduler.address,
+            deal.scheduler_stake * count - lost,
+            -deal.scheduler_stake * count,
+        )
         event(f"claimed {count} tasks, {never_started} never started")
 
     def _settle_everything(self) -> None:
@@ -1138,9 +1145,7 @@ class DealMachine(RuleBasedStateMachine):
         tasks = [t for d in self.deals for t in d.tasks]
         completed = sum(t.deal.price for t in tasks if t.status == COMPLETED)
         settled = sum(t.deal.workerpool_price for t in tasks if t.settled_failure)
-        claimed = sum(
-            t.deal.price for t in tasks if t.status == FAILED and not t.settled_failure
-        )
+        claimed = sum(t.deal.price for t in tasks if t.status == FAILED and not t.settled_failure)
         refunded = claimed + sum(
             t.deal.app_price + t.deal.dataset_price for t in tasks if t.settled_failure
         )
@@ -1150,7 +1155,10 @@ class DealMachine(RuleBasedStateMachine):
         # Paid exactly once per completed task (the workerpool price for a settled failure),
         # refunded exactly for the claimed ones, given the stakes of untouched ones.
         assert self.requester_paid == completed + settled
-        assert self.requester_deposit - balance - frozen == completed + settled - self.requester_compensated
+        assert (
+            self.requester_deposit - balance - frozen
+            == completed + settled - self.requester_compensated
+        )
         assert frozen == open_
         assert balance == self.requester_deposit - ordered + refunded + self.requester_compensated
         assert self.finals == {t.id for t in self._tasks() if t.final}

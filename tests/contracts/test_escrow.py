@@ -5,8 +5,9 @@ contracts/mocks/escrow_harness.vy, which is the escrow module alone with those p
 exposed.
 
 An account is one word: balance (low 80 bits) | frozen (next 80 bits) | worker score (16
-bits) | the low 80 bits of the scheduler the score was earned with (top 80 bits). The primitives emit no events (the callers' deal and task events carry the moves):
-their tests check state."""
+bits) | the low 80 bits of the scheduler the score was earned with (top 80 bits). The
+primitives emit no events (the callers' deal and task events carry the moves): their tests
+check state."""
 
 from __future__ import annotations
 
@@ -422,14 +423,18 @@ def test_harness__deployed__uses_the_session_token_and_its_deposits(protocol, ha
     assert protocol.hub.balance_of(requester.address) == 0
 
 
-def test_account__word_layout__balance_frozen_score_then_scheduler_on_top(protocol, harness) -> None:
+def test_account__word_layout__balance_frozen_score_then_scheduler_on_top(
+    protocol, harness
+) -> None:
     account = protocol.actors["requester"].address
     harness.reward(account, 7)
     harness.lock(account, 4)
     _scored(harness, account, 9)
 
     assert _state(harness, account) == (3, 4, 9)
-    assert _word(harness, account) == 3 + (4 << 80) + (9 << 160) + ((int(SCHEDULER, 16) % 2**80) << 176)
+    assert _word(harness, account) == 3 + (4 << 80) + (9 << 160) + (
+        (int(SCHEDULER, 16) % 2**80) << 176
+    )
 
 
 # --- scores count with the scheduler they were earned with (security H2) -------------------

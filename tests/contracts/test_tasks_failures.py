@@ -19,8 +19,8 @@ from tests.contracts.lifecycle_support import (
     ACTIVE,
     COMPLETED,
     FAILED,
-    REVEALING,
     FINAL_WINDOW,
+    REVEALING,
     Job,
     by_address,
     changes,
@@ -70,7 +70,8 @@ def test_contribute_and_finalize__failure_record__settles_at_once_and_pays_the_w
     assert changes(before, job.accounts()) == expected
     # The requester paid the workerpool price only: app and dataset prices came back.
     assert expected["requester"] == (3 * RLC + 2 * RLC, -job.price, 0)
-    assert "app_owner" not in expected and "dataset_owner" not in expected
+    assert "app_owner" not in expected
+    assert "dataset_owner" not in expected
     # The scheduler kept its stake and took its reward.
     assert expected["scheduler"][1] == -job.scheduler_stake
     job.assert_conserved()
@@ -256,7 +257,9 @@ def test_h2_exploit__score_farmed_in_own_pool__weighs_nothing_in_an_honest_pool(
     farmer, partner = farm.worker("farmer", funds=0), farm.worker("partner", funds=0)
     for index in range(15):
         for worker in (farmer, partner):
-            farm.contribute(worker, index=index, auth=farm.authorize(worker, index, signer=attacker))
+            farm.contribute(
+                worker, index=index, auth=farm.authorize(worker, index, signer=attacker)
+            )
         farm.reveal(farmer, index=index)
         farm.finalize(partner, contributors=by_address([farmer, partner]), index=index)
     assert protocol.hub.score_of(farmer.address) == 15
@@ -367,7 +370,9 @@ def _set_score(protocol, worker: str, score: int, scheduler: str) -> None:
     """Writes `worker`'s score, earned with `scheduler`, into its account word."""
     layout = protocol.hub_contract.compiler_data.storage_layout["storage_layout"]
     base = layout["escrow"]["_accounts"]["slot"]
-    slot = int.from_bytes(keccak(base.to_bytes(32, "big") + bytes(12) + bytes.fromhex(worker[2:])), "big")
+    slot = int.from_bytes(
+        keccak(base.to_bytes(32, "big") + bytes(12) + bytes.fromhex(worker[2:])), "big"
+    )
     word = boa.env.get_storage(protocol.hub.address, slot)
     tag = int(scheduler, 16) % 2**80
     boa.env.set_storage(protocol.hub.address, slot, (word % 2**160) | (score << 160) | (tag << 176))
