@@ -47,7 +47,7 @@ def test_upload__same_content_twice__idempotent(
     first = api.post("/upload", content=DATA, headers=signed_headers(DATA, uploader))
     second = api.post("/upload", content=DATA, headers=signed_headers(DATA, account("other")))
     assert first.json() == second.json() == {"cid": CID, "size": len(DATA)}
-    blobs = [path for path in store.root.rglob("*") if path.is_file()]
+    blobs = list(store.root.glob("*/*"))  # blobs are in shard folders, the ledger beside them
     assert blobs == [store.path_of(CID)]
 
 
@@ -240,6 +240,8 @@ def test_health__ok(api: httpx.Client) -> None:
     assert body["status"] == "ok"
     assert body["backend"] == "filesystem"
     assert body["max_upload_bytes"] == 1024
+    assert (body["max_uploads_per_window"], body["upload_window_s"]) == (60, 60)
+    assert body["max_bytes_per_uploader"] == 1 << 30
 
 
 def test_metrics__count_uploads_and_downloads_by_outcome(api: httpx.Client) -> None:

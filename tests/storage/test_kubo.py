@@ -192,4 +192,6 @@ def test_service_with_kubo_backend__client_round_trip(kubo: KuboServer, tmp_path
         with pytest.raises(StorageError) as caught:
             client.upload(too_big, account("a"))
         assert caught.value.code == "too_large"
-    assert list(tmp_path.iterdir()) == []  # the filesystem root is not used
+    # no blob in the filesystem root: it holds the upload ledger only
+    assert list(tmp_path.glob("*/*")) == []
+    assert (tmp_path / "ledger.db").is_file()

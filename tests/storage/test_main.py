@@ -77,3 +77,22 @@ def test_settings__bad_uploader_address__validation_error() -> None:
 def test_settings__default_root__under_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VERITASK_STORAGE_ROOT", raising=False)
     assert StorageSettings().root == Path(os.path.expanduser("~")) / ".veritask" / "storage"
+
+
+def test_settings__limits_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    worker = account("worker").address
+    monkeypatch.setenv("VERITASK_STORAGE_MAX_UPLOADS_PER_WINDOW", "5")
+    monkeypatch.setenv("VERITASK_STORAGE_UPLOAD_WINDOW_S", "10")
+    monkeypatch.setenv("VERITASK_STORAGE_MAX_BYTES_PER_UPLOADER", "1000")
+    monkeypatch.setenv("VERITASK_STORAGE_MAX_STORED_BYTES", "5000")
+    monkeypatch.setenv("VERITASK_STORAGE_MIN_FREE_DISK_BYTES", "0")
+    monkeypatch.setenv("VERITASK_STORAGE_EXEMPT_UPLOADERS", f" {worker} ")
+    monkeypatch.setenv("VERITASK_STORAGE_ROOT", "/srv/blobs")
+    settings = StorageSettings()
+    assert (settings.max_uploads_per_window, settings.upload_window_s) == (5, 10)
+    assert (settings.max_bytes_per_uploader, settings.max_stored_bytes) == (1000, 5000)
+    assert settings.min_free_disk_bytes == 0
+    assert settings.exempt_uploaders == (worker.lower(),)
+    assert settings.resolved_ledger_path() == Path("/srv/blobs/ledger.db")
+    with pytest.raises(ValidationError, match="exempt_uploaders: 'bob' is not a 0x address"):
+        StorageSettings(exempt_uploaders="bob")

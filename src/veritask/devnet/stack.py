@@ -254,8 +254,14 @@ class Stack:
                 owner.key,
             ),
         )
+        # The workerpool's workers upload every result: exempt from the per-signer upload
+        # limits, as a storage serving a workerpool would set it (the other accounts are held
+        # to the defaults). Workers added after the start are not exempt.
+        workers = tuple(demo_account(f"worker {n}").address for n in range(self.worker_count))
         self._storage = serve_in_thread(
-            StorageSettings(root=self.work_dir / "storage", port=self._storage_port)
+            StorageSettings(
+                root=self.work_dir / "storage", port=self._storage_port, exempt_uploaders=workers
+            )
         )
         if self._with_market:
             self.market = serve_market_in_thread(

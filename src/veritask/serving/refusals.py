@@ -48,7 +48,10 @@ REFUSAL_STATUS: Final[Mapping[str, int]] = MappingProxyType(
         "missing_auth": 401,  # an X-Veritask-* upload header is missing
         "bad_auth": 401,  # an upload header is malformed
         "forbidden": 403,  # the address is not on the allow-list
+        "quota_exceeded": 413,  # the signer's stored bytes would go over its quota
+        "too_many_uploads": 429,  # the signer has no upload left in its window: wait
         "corrupted": 500,  # the stored bytes do not hash to their CID; never served
+        "storage_full": 507,  # the shared cap or the free disk floor is reached
         # market
         "invalid_query": 400,  # a query parameter or path value is not valid
         "malformed_order": 422,  # the body is not a well-formed order

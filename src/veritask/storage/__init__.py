@@ -1,5 +1,6 @@
-"""The storage service: content-addressed blobs (IPFS CIDv1 raw) behind signed uploads and
-an IPFS-gateway-style download. It talks to no other service; see docs/storage.md.
+"""The storage service: content-addressed blobs (IPFS CIDv1 raw) behind signed uploads,
+limited per signer, and an IPFS-gateway-style download. It talks to no other service;
+see docs/storage.md.
 
     from veritask.storage import StorageSettings, serve_in_thread
 
@@ -10,6 +11,9 @@ an IPFS-gateway-style download. It talks to no other service; see docs/storage.m
 from .app import StorageMetrics, create_app, open_store
 from .blobs import BlobStore, FilesystemBlobStore
 from .kubo import KUBO_MAX_BLOB_BYTES, KuboBlobStore
+from .ledger import UploadLedger, Usage
+from .limits import UploadLimits
+from .rates import UploadRate
 from .server import RunningServer, serve_app_in_thread, serve_in_thread
 from .settings import StorageSettings
 
@@ -21,6 +25,10 @@ __all__ = [
     "RunningServer",
     "StorageMetrics",
     "StorageSettings",
+    "UploadLedger",
+    "UploadLimits",
+    "UploadRate",
+    "Usage",
     "create_app",
     "open_store",
     "serve_app_in_thread",

@@ -1,6 +1,7 @@
 """The storage service's HTTP API (`create_app`): signed uploads of content-addressed
-blobs, an IPFS-gateway-style download that re-hashes every blob before serving it,
-health and Prometheus metrics. Holds no state but its `BlobStore`."""
+blobs within each signer's limits, an IPFS-gateway-style download that re-hashes every
+blob before serving it, health and Prometheus metrics. Holds no state but its `BlobStore`
+and its upload ledger (`ledger.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import time
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
 from starlette.concurrency import run_in_threadpool
 
 from veritask import __version__
@@ -20,6 +27,8 @@ from veritask.serving import REFUSAL_STATUS, install_refusals
 from .auth import check_allowed, check_fresh, check_signature, read_claim
 from .blobs import BlobStore, FilesystemBlobStore
 from .kubo import KuboBlobStore
+from .ledger import UploadLedger
+from .limits import UploadLimits
 from .settings import StorageSettings
 
 __all__ = ["StorageMetrics", "create_app", "open_store"]
@@ -52,6 +61,11 @@ class StorageMetrics:
         )
         self.served_bytes = Counter(
             "veritask_storage_served_bytes", "Bytes served by downloads", registry=self.registry
+        )
+        self.stored_bytes = Gauge(
+            "veritask_storage_stored_bytes",
+            "Bytes of the blobs in the upload ledger (each blob once), reservations included",
+            registry=self.registry,
         )
 
 
@@ -99,13 +113,20 @@ def create_app(
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """The storage service; `store` defaults to `open_store(settings)`, `clock` gives unix
-    seconds (the upload timestamp window is checked against it)."""
+    seconds (the upload timestamp window and the upload rate are checked against it). The
+    upload ledger is opened, and what a stopped process left in it settled, first."""
     settings = settings or StorageSettings()
     blobs = store if store is not None else open_store(settings)
+    ledger = UploadLedger(settings.resolved_ledger_path(), exempt=settings.exempt_uploaders)
+    ledger.heal(blobs.has)
+    free_bytes = blobs.free_bytes if isinstance(blobs, FilesystemBlobStore) else None
+    limits = UploadLimits(settings, ledger, blobs, free_bytes)
     metrics = StorageMetrics()
+    metrics.stored_bytes.set_function(lambda: ledger.total_bytes)
     app = FastAPI(title="Veritask storage", version=__version__)
     app.state.settings = settings
     app.state.store = blobs
+    app.state.ledger = ledger
     app.state.metrics = metrics
     install_refusals(
         app,
@@ -115,16 +136,19 @@ def create_app(
 
     @app.post("/upload")
     async def upload(request: Request) -> dict[str, object]:
-        """Stores the raw body; needs the X-Veritask-Address/-Timestamp/-Signature headers."""
+        """Stores the raw body; needs the X-Veritask-Address/-Timestamp/-Signature headers
+        and room in the signer's limits."""
         try:
             claim = read_claim(request.headers)
             check_fresh(claim, clock(), settings.max_clock_skew_s)
             check_allowed(claim, settings.allowed_uploaders)
+            limits.check_rate(claim.address, clock())
             body = await _read_body(request, settings.max_upload_bytes)
             cid = cid_of(body)
             check_signature(claim, cid)
-            stored = await run_in_threadpool(blobs.put, body)
-        except StorageError as exc:
+            limits.take_upload(claim.address, clock())
+            stored = await run_in_threadpool(limits.store_blob, body, cid, claim.address)
+        except (StorageError, Refusal) as exc:
             metrics.uploads.labels(outcome=exc.code or "internal").inc()
             raise
         if stored != cid:
@@ -170,12 +194,15 @@ def create_app(
 
     @app.get("/health")
     def health() -> dict[str, object]:
-        """Liveness: the service answers, with its backend and limits."""
+        """Liveness: the service answers, with its backend and each signer's limits."""
         return {
             "status": "ok",
             "version": __version__,
             "backend": settings.backend,
             "max_upload_bytes": settings.max_upload_bytes,
+            "max_uploads_per_window": settings.max_uploads_per_window,
+            "upload_window_s": settings.upload_window_s,
+            "max_bytes_per_uploader": settings.max_bytes_per_uploader,
         }
 
     @app.get("/metrics")

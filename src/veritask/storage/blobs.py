@@ -7,6 +7,8 @@ it serves, so a store may return corrupted bytes but never gets them served.
 
 from __future__ import annotations
 
+import logging
+import shutil
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -15,6 +17,8 @@ from veritask.errors import StorageError
 from veritask.files import write_atomically
 
 __all__ = ["BlobStore", "FilesystemBlobStore"]
+
+logger = logging.getLogger("veritask.storage")
 
 
 @runtime_checkable
@@ -69,11 +73,17 @@ class FilesystemBlobStore:
         return cid
 
     def _write_error(self, cid: str, exc: OSError) -> StorageError:
+        # The folder goes to the log only: the message reaches the uploader.
+        logger.error("cannot write blob %s under %s: %s", cid, self.root, exc)
         return StorageError(
-            f"cannot write blob {cid} under {self.root}: {exc.strerror or exc}; "
-            "check the disk and the folder's permissions",
+            f"cannot write blob {cid}: {exc.strerror or 'error'}; the storage's operator "
+            "checks its disk and its folder's permissions",
             code="unavailable",
         )
+
+    def free_bytes(self) -> int:
+        """Free bytes on the disk of the root, for unprivileged users."""
+        return shutil.disk_usage(self.root).free
 
     def get(self, cid: str) -> bytes:
         path = self.path_of(cid)
