@@ -379,6 +379,7 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     """Runs the swarm against the stack's scheduler; marks are (unix s, memory, CPU s)."""
     app = _register_app(stack)
     runs, plan = prepared_run(stack, app, args.tasks)
+    stack.admit({_account(index).address: "" for index in range(args.workers)})  # allow-list
     config = SwarmConfig(
         url=stack.scheduler_url,
         workers=args.workers,

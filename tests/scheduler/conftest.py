@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from tests.devnet import RLC, Devnet, demo_account, running_devnet
 from tests.orders import SigningKeys, signed_orders
 from tests.postgres import fresh_database
 from veritask.domain.orders import ZERO_ADDRESS
+from veritask.scheduler.membership import parse_members, write_members_file
 from veritask.scheduler.service import Scheduler
 from veritask.scheduler.settings import SchedulerSettings
 
@@ -94,14 +95,30 @@ def pool(devnet: Devnet) -> Pool:
     return Pool(devnet, owner, developer, requester, workerpool, app)
 
 
-def make_scheduler(pool: Pool, tmp_path: Path, **settings: object) -> Scheduler:
+def make_scheduler(
+    pool: Pool, tmp_path: Path, *, members: Iterable[LocalAccount] = (), **settings: object
+) -> Scheduler:
+    """A scheduler of the pool with the default membership, an allow-list, holding
+    `members` (see `admit` for more); `settings` override any of it."""
+    members_file = tmp_path / "members"
+    write_members_file(members_file, {account.address: "" for account in members})
     values: dict[str, object] = {
         "hub": pool.devnet.hub,
         "workerpool": pool.workerpool,
         "database_url": f"sqlite:///{tmp_path / 'scheduler.db'}",
         "from_block": pool.devnet.w3.eth.block_number,
         "chain_poll_s": 0.05,
+        "members_file": members_file,
     }
     values.update(settings)
     settings_ = SchedulerSettings(**values)  # type: ignore[arg-type]
     return Scheduler(settings_, account=pool.owner, hub=pool.devnet.client)
+
+
+def admit(scheduler: Scheduler, *accounts: LocalAccount, operator: str = "") -> None:
+    """Adds `accounts` to the scheduler's members file (one `operator` label for all)."""
+    path = scheduler.settings.members_file
+    assert path is not None, "the scheduler has no members file"
+    members = parse_members(path.read_text(), source=str(path))
+    members.update({account.address.lower(): operator for account in accounts})
+    write_members_file(path, members)

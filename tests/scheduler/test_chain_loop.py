@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.devnet import Devnet, inprocess_chain, reverted
-from tests.scheduler.conftest import APP_PRICE, WORKERPOOL_PRICE, Pool, make_scheduler
+from tests.scheduler.conftest import APP_PRICE, WORKERPOOL_PRICE, Pool, admit, make_scheduler
 from veritask.domain.ids import task_id
 from veritask.domain.orders import ZERO_ADDRESS
 from veritask.domain.tasks import TaskStatus
@@ -68,6 +68,7 @@ def test_run_once__trust_1_deal__assigned_then_completed_from_the_chain(
     pool: Pool, scheduler: Scheduler, client: SchedulerClient
 ) -> None:
     worker = pool.worker("loop one", deposit=0)
+    admit(scheduler, worker)
     client.login(worker)
     client.register(Registration(name="w", cpus=1, memory_bytes=2**30, runtimes=("oci",)))
     deal = pool.match()

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.devnet import Devnet, inprocess_chain
-from tests.scheduler.conftest import Pool, make_scheduler
+from tests.scheduler.conftest import Pool, admit, make_scheduler
 from veritask.domain.ids import task_id
 from veritask.scheduler import desk as desk_module
 from veritask.scheduler import transitions
@@ -89,7 +89,9 @@ def add_deal(scheduler: Scheduler, requester: str) -> None:
         transitions.add_deal(session, facts, time.time())
 
 
-def login(api: TestClient, worker: LocalAccount) -> dict[str, str]:
+def login(api: TestClient, scheduler: Scheduler, worker: LocalAccount) -> dict[str, str]:
+    """Adds `worker` to the pool's allow-list and logs it in: its bearer header."""
+    admit(scheduler, worker)
     challenge = api.post("/v1/workers/challenge", json={"address": worker.address}).json()
     message = login_message(
         worker.address,
@@ -103,8 +105,8 @@ def login(api: TestClient, worker: LocalAccount) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def registered(api: TestClient, name: str) -> dict[str, str]:
-    headers = login(api, Account.create())
+def registered(api: TestClient, scheduler: Scheduler, name: str) -> dict[str, str]:
+    headers = login(api, scheduler, Account.create())
     registration = {"name": name, "cpus": 1, "memory_bytes": 2**30, "runtimes": ["oci"]}
     assert api.post("/v1/workers/register", json=registration, headers=headers).status_code == 200
     return headers
@@ -169,8 +171,11 @@ def test_login__bad_signature__401_and_the_challenge_is_used_up(
     assert_refused(api.post("/v1/workers/login", json=body), 401, "bad_challenge")
 
 
-def test_login__replayed_or_raced__refused_and_not_overwritten(api: TestClient) -> None:
+def test_login__replayed_or_raced__refused_and_not_overwritten(
+    api: TestClient, scheduler: Scheduler
+) -> None:
     worker = Account.create()
+    admit(scheduler, worker)
     challenge = api.post("/v1/workers/challenge", json={"address": worker.address}).json()
     # Someone else asks challenges for the worker's address: the worker's stays valid.
     for _ in range(3):
@@ -227,7 +232,7 @@ def test_register__out_of_range__refused_and_nothing_stored(
     api: TestClient, scheduler: Scheduler, change: dict[str, Any]
 ) -> None:
     """Regression: values beyond the columns answered 500 (PostgreSQL: also NUL, long)."""
-    headers = login(api, Account.create())
+    headers = login(api, scheduler, Account.create())
     body = {"name": "w", "cpus": 1, "memory_bytes": 1, "runtimes": ["oci"], **change}
     assert_refused(api.post("/v1/workers/register", json=body, headers=headers), 400, "bad_request")
     assert workers_in(scheduler) == []
@@ -237,7 +242,7 @@ def test_report__another_workers_task__404_and_nothing_changes(
     api: TestClient, scheduler: Scheduler, pool: Pool
 ) -> None:
     add_deal(scheduler, pool.requester.address)
-    owner, intruder = registered(api, "owner"), registered(api, "intruder")
+    owner, intruder = registered(api, scheduler, "owner"), registered(api, scheduler, "intruder")
     work = api.get("/v1/work", headers=owner)
     assert work.status_code == 200, work.text
     assert work.json()["task_id"] == TASK
@@ -257,7 +262,7 @@ def test_report__results_from_a_worker_not_asked_to_upload__ignored(
 ) -> None:
     """Regression: any worker holding a replicate could name the result `finalize` sends."""
     add_deal(scheduler, pool.requester.address)
-    first, second = registered(api, "first"), registered(api, "second")
+    first, second = registered(api, scheduler, "first"), registered(api, scheduler, "second")
     assert api.get("/v1/work", headers=first).status_code == 200
     assert api.get("/v1/work", headers=second).status_code == 200
     uploader = next(w.address for w in workers_in(scheduler) if w.name == "first")
@@ -292,7 +297,7 @@ def test_report__values_finalize_or_the_database_cannot_take__400(
     """Regression: a bad callback_data crashed every driver pass at `bytes.fromhex`, so no
     finalize, reopen or claim went out; out-of-range exit codes answered 500."""
     add_deal(scheduler, pool.requester.address)
-    worker = registered(api, "w")
+    worker = registered(api, scheduler, "w")
     assert api.get("/v1/work", headers=worker).status_code == 200
     response = api.post(
         f"/v1/tasks/{TASK}/status", json={"status": "uploaded", **change}, headers=worker
@@ -306,7 +311,7 @@ def test_report__nul_in_app_logs__stored_readably(
 ) -> None:
     """Regression: PostgreSQL refuses NUL in text, which answered 500 and lost the report."""
     add_deal(scheduler, pool.requester.address)
-    worker = registered(api, "w")
+    worker = registered(api, scheduler, "w")
     assert api.get("/v1/work", headers=worker).status_code == 200
     report = {"status": "app_failed", "exit_code": 1, "stdout": "a\x00b", "stderr": "\x00"}
     assert api.post(f"/v1/tasks/{TASK}/status", json=report, headers=worker).status_code == 200
@@ -369,7 +374,7 @@ def test_task_logs__hostile_requests__refused(
 
 def test_heartbeat__flood__one_write(api: TestClient, scheduler: Scheduler) -> None:
     scheduler.desk._heartbeat_interval_s = 60.0  # the whole test is within one interval
-    worker = registered(api, "w")
+    worker = registered(api, scheduler, "w")
     with scheduler.sessions.begin() as session:
         session.execute(select(WorkerRow)).scalar_one().last_seen_at = 0.0
     for _ in range(30):
@@ -386,7 +391,7 @@ def test_work__flood_of_long_polls__other_calls_still_answer(
 ) -> None:
     """Regression: each long poll held one of the server's 40 threads; 45 of them starved
     logins, reports and heartbeats (workers were then marked lost)."""
-    worker = registered(api, "poller")
+    worker = registered(api, scheduler, "poller")
     with (
         serve_app_in_thread(scheduler.app) as server,
         httpx.Client(base_url=server.url, timeout=TIMEOUT_S) as http,
@@ -432,7 +437,7 @@ _REPORT = st.fixed_dictionaries(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_random_bodies__never_a_5xx(api: TestClient, scheduler: Scheduler, pool: Pool) -> None:
     add_deal(scheduler, pool.requester.address)
-    worker = registered(api, "w")
+    worker = registered(api, scheduler, "w")
     assert api.get("/v1/work", headers=worker).status_code == 200
 
     @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -20,6 +20,9 @@ from veritask.errors import SchedulerApiError
 from veritask.sdk.scheduler_api import SchedulerClient
 from veritask.serving import RunningServer, serve_app_in_thread
 
+# Both are members of the honest pool: the relay is refused for its signature alone.
+RELAYED, DIRECT = demo_account("relayed worker"), demo_account("direct worker")
+
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
@@ -29,7 +32,7 @@ def devnet() -> Iterator[Devnet]:
 
 @pytest.fixture
 def honest(pool: Pool, tmp_path: Path) -> Iterator[RunningServer]:
-    scheduler = make_scheduler(pool, tmp_path)
+    scheduler = make_scheduler(pool, tmp_path, members=(RELAYED, DIRECT))
     server = serve_app_in_thread(scheduler.app, name="honest-scheduler")
     try:
         yield server
@@ -61,7 +64,7 @@ def relay(honest: RunningServer) -> Iterator[str]:
 
 
 def test_login__relayed_to_another_scheduler__refused(relay: str) -> None:
-    worker = demo_account("relayed worker")
+    worker = RELAYED
     with SchedulerClient(relay) as client, pytest.raises(SchedulerApiError) as refused:
         client.login(worker)
     assert refused.value.status == 401
@@ -70,5 +73,5 @@ def test_login__relayed_to_another_scheduler__refused(relay: str) -> None:
 
 def test_login__straight_to_the_scheduler__accepted(honest: RunningServer) -> None:
     with SchedulerClient(honest.url) as client:
-        login = client.login(demo_account("direct worker"))
+        login = client.login(DIRECT)
     assert login.token

@@ -26,10 +26,10 @@ RESULTS = b'{"storage":"ipfs","location":"/ipfs/bafkreitest"}'
 
 def test_trust_1__scripted_worker__completes_in_one_call(pool: Pool, tmp_path: Path) -> None:
     with reverted(pool.devnet):
-        scheduler = make_scheduler(pool, tmp_path)
+        worker = pool.worker("one", deposit=0)
+        scheduler = make_scheduler(pool, tmp_path, members=(worker,))
         url = scheduler.start()
         try:
-            worker = pool.worker("one", deposit=0)
             client = SchedulerClient(url)
             with pytest.raises(SchedulerApiError) as refused:
                 client.heartbeat()

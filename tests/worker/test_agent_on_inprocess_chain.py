@@ -68,7 +68,7 @@ def world(devnet: Devnet, tmp_path: Path) -> Iterator[World]:
         )
         workerpool = devnet.client.create_workerpool(owner, "agent tests")
         pool = Pool(devnet, owner, developer, requester, workerpool, address)
-        scheduler = make_scheduler(pool, tmp_path)
+        scheduler = make_scheduler(pool, tmp_path, members=(worker,))
         api = serve_app_in_thread(scheduler.app, name="agent-test-scheduler")
         agent = Agent(
             WorkerSettings(

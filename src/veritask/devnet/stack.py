@@ -2,7 +2,9 @@
 devnet up` and `./scripts/demo`: anvil with the protocol deployed, the storage service, the
 market (optional), one scheduler (its workerpool registered, a workerpool order signed) and
 N workers as subprocesses (`python -m veritask.worker`, so one can be killed), with the
-deterministic demo accounts funded. `stop()` leaves nothing running.
+deterministic demo accounts funded. `stop()` leaves nothing running. The pool keeps the
+scheduler's default membership, an allow-list (security H3): the stack lists its own
+workers in it (`admit`) before starting them.
 
 It composes and registers; it matches no deal: requesters go through the SDK (`Runs`) and
 the market, as users do.
@@ -41,6 +43,7 @@ from veritask.files import write_atomically
 from veritask.market.server import MarketServer
 from veritask.market.server import serve_in_thread as serve_market_in_thread
 from veritask.market.settings import MarketSettings
+from veritask.scheduler.membership import write_members_file
 from veritask.scheduler.service import Scheduler
 from veritask.scheduler.settings import SchedulerSettings
 from veritask.scheduler.store import WorkerRow
@@ -154,6 +157,9 @@ class Stack:
         self._protocol: Hub | None = None
         self.workerpool = ""
         self.workerpool_order: WorkerpoolOrder | None = None
+        # The pool's allow-list (address -> operator label), written to `members_file`.
+        self.members: dict[str, str] = {}
+        self.members_file = self.work_dir / "members"
 
     @property
     def rpc_url(self) -> str:
@@ -233,6 +239,8 @@ class Stack:
     def _start(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self._forget_previous_chain()
+        self.members = {}
+        write_members_file(self.members_file, self.members)
         self.anvil.start()
         self._node = Node.at(self.anvil.url, timeout_s=30)
         deployer = self.accounts["deployer"]
@@ -291,6 +299,7 @@ class Stack:
             "lost_after_s": self.lost_after_s,
             "max_wait_s": 2.0,
             "upload_timeout_s": 30.0,
+            "members_file": self.members_file,
         }
         settings.update(self.scheduler_overrides)
         self.scheduler = Scheduler(
@@ -309,10 +318,18 @@ class Stack:
         self.stop_scheduler()
         return self.start_scheduler()
 
+    def admit(self, members: Mapping[str, str]) -> None:
+        """Adds workers (address -> operator label, "" for none) to the pool's allow-list;
+        the scheduler reads the file again at the next login."""
+        self.members.update({address.lower(): label for address, label in members.items()})
+        write_members_file(self.members_file, self.members)
+
     def add_worker(self, env: Mapping[str, str] | None = None) -> StackWorker:
-        """A new funded worker (with a deposit for its stakes), started."""
+        """A new funded worker (with a deposit for its stakes), on the pool's allow-list
+        (its own operator), started."""
         position = len(self.workers)
         account = demo_account(f"worker {position}")
+        self.admit({account.address: f"worker-{position}"})
         self.fund(account.address, tokens_nrlc=self.worker_deposit_nrlc)
         if self.worker_deposit_nrlc:
             self.protocol.deposit(account, self.worker_deposit_nrlc)

@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chain-poll-s", type=float)
     parser.add_argument("--lost-after-s", type=float)
     parser.add_argument("--heartbeat-s", type=float)
+    parser.add_argument("--membership", choices=("allow-list", "open"))
+    parser.add_argument("--members-file", type=Path)
+    parser.add_argument("--min-free-balance-nrlc", type=int)
+    parser.add_argument("--min-score", type=int)
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if v is not None}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -1,5 +1,6 @@
 """What the HTTP API does for workers and requesters: login by challenge and signature,
 registration, heartbeats, work (long poll), reports, and a task's logs for its requester.
+Only the members of the pool (`membership`) log in, register and get new replicates.
 
 Tokens are HMACs keyed by a secret drawn at start: after a restart every worker gets 401
 and logs in again (its registration and replicates are in the database).
@@ -45,6 +46,7 @@ from veritask.sdk.scheduler_api import (
 )
 
 from . import transitions
+from .membership import Member, Membership
 from .store import DealRow, ReplicateRow, TaskRow, TaskState, WorkerRow
 from .worker_input import check_registration, clean_report
 
@@ -108,6 +110,7 @@ class WorkerDesk:
         worker_failures_to_fail: int,
         logs_clock_skew_s: int,
         chain_now: Callable[[], int],
+        membership: Membership,
         max_long_polls: int = 16,
         heartbeat_interval_s: float = 1.0,
         recheck_s: float = 30.0,
@@ -126,6 +129,7 @@ class WorkerDesk:
         self._worker_failures = worker_failures_to_fail
         self._skew_s = logs_clock_skew_s
         self._chain_now = chain_now
+        self._membership = membership
         self._clock = clock
         self._on_assignment = on_assignment
         # A long poll waiting in a thread holds one of the server's worker threads: at most
@@ -166,6 +170,8 @@ class WorkerDesk:
         message = login_message(address, challenge, domain=domain, scheduler=self.account.address)
         if _recover(message, signature) != address:
             raise Refusal("bad_signature", "the signature is not the address's: sign with its key")
+        # Checked once the key is proven: a stranger's request costs no chain read.
+        self._membership.admit(address)
         expires = int(self._clock() + self._token_ttl_s)
         mac = hmac.new(self._secret, f"{address}.{expires}".encode(), hashlib.sha256).hexdigest()
         return f"{address}.{expires}.{mac}"
@@ -187,6 +193,7 @@ class WorkerDesk:
 
     def register(self, worker: str, registration: Registration) -> None:
         check_registration(registration)
+        self._membership.admit(worker)
         now = self._clock()
         with self._lock, self._sessions.begin() as session:
             row = session.get(WorkerRow, worker)
@@ -229,20 +236,29 @@ class WorkerDesk:
     async def wait_for_work(self, worker: str, wait_s: float) -> Assignment | None:
         """`next_work` from the event loop: it waits in a thread while one of the
         `max_long_polls` slots is free, else on the loop, waking every 0.5 s and asking
-        again if the state changed."""
+        again if the state changed. Membership is checked first: a worker the pool no
+        longer admits still gets the orders about replicates it holds (reveal, upload,
+        abort), at once, and otherwise the refusal; never a new replicate."""
+        try:
+            member = await run_in_threadpool(self._membership.admit, worker)
+        except Refusal:
+            order = await run_in_threadpool(self._next_order, worker)
+            if order is None:
+                raise
+            return order
         deadline = self._clock() + min(max(wait_s, 0.0), self._max_wait_s)
         checked, checked_at = -1, 0.0
         while True:
             remaining = deadline - self._clock()
             if remaining > 0 and self._long_polls.acquire(blocking=False):
                 try:
-                    return await run_in_threadpool(self.next_work, worker, remaining)
+                    return await run_in_threadpool(self.next_work, member, remaining)
                 finally:
                     self._long_polls.release()
             changes = self._lock.changes  # read before asking: a change meanwhile is seen
             if changes != checked or self._clock() - checked_at >= self._recheck_s:
                 checked, checked_at = changes, self._clock()
-                assignment = await run_in_threadpool(self.next_work, worker, 0.0)
+                assignment = await run_in_threadpool(self.next_work, member, 0.0)
                 if assignment is not None:
                     return assignment
             remaining = deadline - self._clock()
@@ -250,15 +266,15 @@ class WorkerDesk:
                 return None
             await asyncio.sleep(min(remaining, _POLL_S))
 
-    def next_work(self, worker: str, wait_s: float) -> Assignment | None:
-        """The next order or new replicate for `worker`, waiting up to `wait_s` for one."""
+    def next_work(self, member: Member, wait_s: float) -> Assignment | None:
+        """The next order or new replicate for `member`, waiting up to `wait_s` for one."""
         deadline = self._clock() + min(max(wait_s, 0.0), self._max_wait_s)
         checked, checked_at = -1, 0.0
         with self._lock:
             while True:
                 if self._lock.changes != checked or self._clock() - checked_at >= self._recheck_s:
                     checked, checked_at = self._lock.changes, self._clock()
-                    assignment = self._next_work_once(worker)
+                    assignment = self._next_work_once(member.address, member)
                     if assignment is not None:
                         return assignment
                 remaining = deadline - self._clock()
@@ -266,7 +282,16 @@ class WorkerDesk:
                     return None
                 self._lock.wait(min(remaining, 0.5))
 
-    def _next_work_once(self, worker: str) -> Assignment | None:
+    def _next_order(self, worker: str) -> Assignment | None:
+        """An order waiting for `worker`; None if none or if it never registered."""
+        with self._lock:
+            try:
+                return self._next_work_once(worker, None)
+            except Refusal:  # not registered: it holds no replicate
+                return None
+
+    def _next_work_once(self, worker: str, member: Member | None) -> Assignment | None:
+        """An order waiting for `worker`, else a new replicate if it is a `member`."""
         now = self._clock()
         with self._sessions.begin() as session:
             row = self._worker(session, worker)
@@ -279,7 +304,11 @@ class WorkerDesk:
                 if kind is WorkKind.ABORT:
                     replicate.action = ""
                 return self._assignment(kind, task, deal, worker)
-            picked = transitions.next_task_for(session, row, self._chain_now(), now)
+            if member is None:
+                return None
+            picked = transitions.next_task_for(
+                session, row, self._chain_now(), now, operator_keys=member.keys
+            )
             if picked is None:
                 return None
             if self._on_assignment:

@@ -24,6 +24,7 @@ from .api import PoolIdentity, create_app
 from .chain_sync import ChainSync
 from .desk import StateLock, WorkerDesk
 from .driver import Driver
+from .membership import membership_of
 from .metrics import Metrics
 from .settings import SchedulerSettings
 from .store import MIGRATIONS, make_sessions
@@ -71,6 +72,10 @@ class Scheduler:
                 f"workerpool {self.workerpool} is owned by {owner}, not by the scheduler's key "
                 f"{account.address}: run the scheduler with the owner's key"
             )
+        # Who may work for the pool (security H3): refused at start if it cannot be enforced.
+        self.membership = membership_of(
+            settings, hub, workerpool=self.workerpool, scheduler=self.account.address
+        )
         self.engine = make_engine(settings.resolved_database_url())
         migrate(self.engine, MIGRATIONS)
         self.sessions = make_sessions(self.engine)
@@ -108,6 +113,7 @@ class Scheduler:
             worker_failures_to_fail=settings.worker_failures_to_fail,
             logs_clock_skew_s=settings.logs_clock_skew_s,
             chain_now=lambda: self.driver.chain_now or int(clock()),
+            membership=self.membership,
             max_long_polls=settings.max_long_polls,
             heartbeat_interval_s=min(1.0, settings.lost_after_s / 4),
             recheck_s=settings.lost_after_s / 2,
@@ -141,11 +147,12 @@ class Scheduler:
 
     def health(self) -> dict[str, Any]:
         self.metrics.refresh()
+        error = self.last_error or self.membership.problem
         return {
-            "status": "degraded" if self.last_error else "ok",
+            "status": "degraded" if error else "ok",
             "workerpool": self.workerpool,
             "block": self.sync.head_block,
-            "error": self.last_error,
+            "error": error,
         }
 
     def _loop_forever(self) -> None:

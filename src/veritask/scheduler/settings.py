@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from veritask.domain.amounts import NRLC_PER_RLC
 
 __all__ = ["SchedulerSettings", "default_data_dir"]
 
@@ -53,6 +56,19 @@ class SchedulerSettings(BaseSettings):
     worker_failures_to_fail: int = Field(default=3, ge=1)
     claim_failed_tasks: bool = Field(default=True, description="claim refunds after deadlines")
     logs_clock_skew_s: int = Field(default=300, ge=0)
+    # Who may work for the pool (security H3, docs/scheduler.md "Membership"). An
+    # allow-list by default: a new pool hands its replicates to no stranger. "open" admits
+    # any key that reaches the floors below, read on the chain.
+    membership: Literal["allow-list", "open"] = "allow-list"
+    # Worker addresses, one a line, each with an optional operator label; re-read when it
+    # changes. Required for an allow-list; in an open pool it only names operators.
+    members_file: Path | None = None
+    # Floors of an open pool (0: not checked; not both). A key must keep this much free in
+    # the hub, so a thousand throwaway keys tie up a thousand times as much.
+    min_free_balance_nrlc: int = Field(default=100 * NRLC_PER_RLC, ge=0)
+    min_score: int = Field(default=0, ge=0)
+    # How long an open pool's admission holds before the chain is read again.
+    membership_recheck_s: float = Field(default=60.0, gt=0)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -12,7 +12,7 @@ winner reported, the task is finalized with that record (no upload) and settles 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from eth_utils.crypto import keccak
@@ -491,10 +491,16 @@ def next_action(session: Session, worker: str) -> tuple[ReplicateRow, TaskRow, D
 
 
 def next_task_for(
-    session: Session, worker: WorkerRow, chain_now: int, now: float
+    session: Session,
+    worker: WorkerRow,
+    chain_now: int,
+    now: float,
+    *,
+    operator_keys: Collection[str] = (),
 ) -> tuple[TaskRow, DealRow] | None:
-    """Assigns the oldest task that wants a replicate and that `worker` can run and has
-    not worked on: a new replicate, one open slot fewer. None when the worker is full."""
+    """Assigns the oldest task that wants a replicate and that `worker` can run and that
+    neither it nor another key of its operator (`operator_keys`, lower case) has worked
+    on: a new replicate, one open slot fewer. None when the worker is full."""
     busy = session.execute(
         select(func.count())
         .select_from(ReplicateRow)
@@ -502,9 +508,10 @@ def next_task_for(
     ).scalar_one()
     if busy >= worker.max_tasks:
         return None
-    already = exists().where(
-        ReplicateRow.task_id == TaskRow.task_id, ReplicateRow.worker == worker.address
-    )
+    # One replicate per operator per task (security H3): a task's replicates must be
+    # independent for consensus to mean anything.
+    keys = sorted({worker.address, *operator_keys})
+    already = exists().where(ReplicateRow.task_id == TaskRow.task_id, ReplicateRow.worker.in_(keys))
     kinds = [kind for kind in worker.runtimes.split(",") if kind]
     query = (
         select(TaskRow, DealRow)

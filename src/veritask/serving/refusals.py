@@ -43,6 +43,8 @@ REFUSAL_STATUS: Final[Mapping[str, int]] = MappingProxyType(
         "unknown_task": 404,
         "unknown_replicate": 404,  # the worker holds no replicate of this task
         "not_registered": 409,  # register before asking for work
+        "not_a_member": 403,  # the worker is not on the pool's allow-list: ask its owner
+        "below_floor": 403,  # an open pool's floor (free balance, score) is not reached
         # storage
         "bad_cid": 400,  # the path holds no CIDv1 raw sha2-256 base32
         "missing_auth": 401,  # an X-Veritask-* upload header is missing
@@ -66,7 +68,7 @@ REFUSAL_STATUS: Final[Mapping[str, int]] = MappingProxyType(
         "order_consumed": 410,  # the order has no volume left: used by deals or cancelled
         "too_many_orders": 429,  # the signer has too many open orders
         "too_many_streams": 503,  # the market serves as many live streams as it can
-        "chain_unavailable": 503,  # the market cannot read the chain right now
+        "chain_unavailable": 503,  # the market or scheduler cannot read the chain now
     }
 )
 
