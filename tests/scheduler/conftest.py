@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,9 @@ def pool(devnet: Devnet) -> Pool:
     return Pool(devnet, owner, developer, requester, workerpool, app)
 
 
-def make_scheduler(pool: Pool, tmp_path: Path, **settings: object) -> Scheduler:
+def make_scheduler(
+    pool: Pool, tmp_path: Path, *, clock: Callable[[], float] = time.time, **settings: object
+) -> Scheduler:
     values: dict[str, object] = {
         "hub": pool.devnet.hub,
         "workerpool": pool.workerpool,
@@ -104,4 +107,4 @@ def make_scheduler(pool: Pool, tmp_path: Path, **settings: object) -> Scheduler:
     }
     values.update(settings)
     settings_ = SchedulerSettings(**values)  # type: ignore[arg-type]
-    return Scheduler(settings_, account=pool.owner, hub=pool.devnet.client)
+    return Scheduler(settings_, account=pool.owner, hub=pool.devnet.client, clock=clock)

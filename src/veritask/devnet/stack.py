@@ -285,6 +285,7 @@ class Stack:
             "lost_after_s": self.lost_after_s,
             "max_wait_s": 2.0,
             "upload_timeout_s": 30.0,
+            "storage_url": self.storage_url,  # where it checks uploads (security M2)
         }
         settings.update(self.scheduler_overrides)
         self.scheduler = Scheduler(
