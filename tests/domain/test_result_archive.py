@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from veritask.domain.cid import cid_of
-from veritask.domain.digest import folder_digest
+from veritask.domain.digest import computed_digest, folder_digest
 from veritask.domain.result_archive import (
     pack_result,
     parse_result_pointer,
     result_pointer,
+    unpack_and_digest,
     unpack_result,
 )
 from veritask.errors import InvalidInput
@@ -63,6 +64,17 @@ def test_unpack_result__round_trip__same_folder_digest(tmp_path: Path) -> None:
 
     assert len(written) == len(FILES)
     assert folder_digest(tmp_path / "back") == folder_digest(source)
+
+
+def test_unpack_and_digest__the_digest_of_the_packed_result(tmp_path: Path) -> None:
+    """What the requester's client and the scheduler check an archive against."""
+    source = _make(tmp_path / "out", FILES)
+    files, digest = unpack_and_digest(pack_result(source), tmp_path / "back", max_bytes=LIMIT)
+    assert digest == computed_digest(source)
+    assert len(files) == len(FILES)
+    bare = pack_result(_make(tmp_path / "bare", {"a": b"1"}))  # no computed.json
+    with pytest.raises(InvalidInput, match=r"computed\.json"):
+        unpack_and_digest(bare, tmp_path / "bare back", max_bytes=LIMIT)
 
 
 def test_pack_result__symlink__left_out(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,12 @@ def pool(devnet: Devnet) -> Pool:
 
 
 def make_scheduler(
-    pool: Pool, tmp_path: Path, *, members: Iterable[LocalAccount] = (), **settings: object
+    pool: Pool,
+    tmp_path: Path,
+    *,
+    members: Iterable[LocalAccount] = (),
+    clock: Callable[[], float] = time.time,
+    **settings: object,
 ) -> Scheduler:
     """A scheduler of the pool with the default membership, an allow-list, holding
     `members` (see `admit` for more); `settings` override any of it."""
@@ -112,7 +118,7 @@ def make_scheduler(
     }
     values.update(settings)
     settings_ = SchedulerSettings(**values)  # type: ignore[arg-type]
-    return Scheduler(settings_, account=pool.owner, hub=pool.devnet.client)
+    return Scheduler(settings_, account=pool.owner, hub=pool.devnet.client, clock=clock)
 
 
 def admit(scheduler: Scheduler, *accounts: LocalAccount, operator: str = "") -> None:

@@ -1,6 +1,6 @@
 """The scheduler's state transitions on SQLite and PostgreSQL: migrations, deals and
-tasks, assignment by the consensus rule, consensus, reveal, upload, lost workers,
-failures. Each PostgreSQL run gets its own fresh database, dropped afterwards."""
+tasks, assignment by the consensus rule, consensus, reveal, upload and its check, lost
+workers, failures. Each PostgreSQL run gets its own fresh database, dropped afterwards."""
 
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ def test_assignment__trust_3__two_workers_then_more_only_after_a_disagreement(
         assert transitions.next_task_for(session, workers[4], CHAIN_NOW, NOW) is None
 
 
-def test_consensus__winners_reveal__one_uploads_and_the_result_is_kept(
+def test_consensus__winners_reveal__one_uploads_and_the_checked_result_is_kept(
     sessions: sessionmaker[Session],
 ) -> None:
     agreed, other = b"\x0a" * 32, b"\x0b" * 32
@@ -166,14 +166,68 @@ def test_consensus__winners_reveal__one_uploads_and_the_result_is_kept(
             session, first, TASK, report, NOW, worker_failures_to_fail=3
         )
         task = session.execute(select(TaskRow)).scalar_one()
-        assert (task.state, task.results, task.uploader) == (
+        # Reported, not accepted: the driver checks the upload first (test_upload_check.py).
+        assert (task.state, task.results, task.reported_results, task.uploader) == (
             TaskState.REVEALING,
+            "",
             '{"storage":"ipfs"}',
             first,
         )
+        (claim,) = transitions.upload_claims(session)
+        assert (claim.uploader, claim.results, claim.consensus_hash) == (
+            first,
+            '{"storage":"ipfs"}',
+            agreed,
+        )
+        assert transitions.accept_upload(session, claim, NOW)
+        assert (task.results, task.reported_results) == ('{"storage":"ipfs"}', "")
+        assert transitions.upload_claims(session) == []
         transitions.apply_finalize(session, TASK, b"\xdd" * 32, b"{}", NOW)
         assert task.state == TaskState.COMPLETED
         assert {action for _, action in _replicates(session).values()} == {"abort"}
+
+
+def test_refused_upload__no_other_winner_revealed__the_next_to_reveal_is_asked(
+    sessions: sessionmaker[Session],
+) -> None:
+    agreed = b"\x0a" * 32
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(3), NOW)
+        liar, late = _worker(session, 1), _worker(session, 2)
+        session.flush()
+        for worker in (liar, late):
+            transitions.next_task_for(session, worker, CHAIN_NOW, NOW)
+            transitions.apply_contribution(session, TASK, worker.address, agreed, 2, NOW)
+        transitions.apply_consensus(session, TASK, agreed, CHAIN_NOW + 600, NOW)
+        transitions.apply_reveal(session, TASK, liar.address, b"\xdd" * 32, NOW)
+        report = StatusReport(status=ReplicateStatus.UPLOADED, results="bogus")
+        transitions.apply_report(
+            session,
+            liar.address,
+            TASK,
+            report,
+            NOW,
+            app_failures_to_fail=1,
+            worker_failures_to_fail=3,
+        )
+        (claim,) = transitions.upload_claims(session)
+        assert transitions.refuse_upload(session, claim, "not an archive", NOW)
+        assert not transitions.refuse_upload(session, claim, "twice", NOW)  # settled
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert (task.uploader, task.results, task.reported_results) == ("", "", "")
+        replicate = session.execute(
+            select(ReplicateRow).where(ReplicateRow.worker == liar.address)
+        ).scalar_one()
+        assert (replicate.status, replicate.action, replicate.detail) == (
+            "upload_failed",
+            "",
+            "the scheduler refused this upload: not an archive",
+        )
+        transitions.apply_reveal(session, TASK, late.address, b"\xdd" * 32, NOW)
+        assert (task.uploader, _replicates(session)[late.address]) == (
+            late.address,
+            ("revealed", "upload"),
+        )
 
 
 def test_lost_worker__its_replicate_is_given_to_another(

@@ -55,6 +55,18 @@ def test_download__over_max_bytes__storage_error_too_large(client: StorageClient
     assert client.download(cid, max_bytes=len(DATA)) == DATA
 
 
+def test_download__longer_than_total_timeout__storage_error_unavailable(
+    client: StorageClient,
+) -> None:
+    """`timeout_s` bounds each wait; `total_timeout_s` the whole download, which a storage
+    trickling bytes would otherwise stretch without end. A zero bound is always passed."""
+    cid = client.upload(DATA, account("a"))
+    with pytest.raises(StorageError, match="within 0 s") as caught:
+        client.download(cid, total_timeout_s=0)
+    assert caught.value.code == "unavailable"
+    assert client.download(cid, total_timeout_s=TIMEOUT_S) == DATA
+
+
 def test_download__unknown_cid__storage_error_not_found(client: StorageClient) -> None:
     with pytest.raises(StorageError, match="not_found") as caught:
         client.download(cid_of(b"never uploaded"))

@@ -300,6 +300,7 @@ class Stack:
             "max_wait_s": 2.0,
             "upload_timeout_s": 30.0,
             "members_file": self.members_file,
+            "storage_url": self.storage_url,  # where it checks uploads (security M2)
         }
         settings.update(self.scheduler_overrides)
         self.scheduler = Scheduler(

@@ -4,7 +4,8 @@ whose bytes depend only on the folder's content (entries sorted by path, fixed t
 and modes, no extra fields), so every honest worker of a task uploads the same archive and
 so the same content id. Links and special files are left out (the result digest refuses
 them). Extraction refuses anything that would land outside the destination, links, and
-archives over the given limits.
+archives over the given limits. `unpack_and_digest` is the one check of an archive
+against a result digest, made by the requester's client and by the scheduler alike.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from veritask.errors import InvalidInput
 
 from .cid import parse_cid
+from .digest import computed_digest
 
 __all__ = [
     "ARCHIVE_EPOCH",
@@ -26,6 +28,7 @@ __all__ = [
     "pack_result",
     "parse_result_pointer",
     "result_pointer",
+    "unpack_and_digest",
     "unpack_result",
 ]
 
@@ -116,6 +119,16 @@ def unpack_result(
         target.write_bytes(content)
         written.append(target)
     return written
+
+
+def unpack_and_digest(
+    data: bytes, dest: Path | str, *, max_bytes: int, max_files: int = MAX_ARCHIVE_FILES
+) -> tuple[list[Path], bytes]:
+    """Extracts the archive `data` into `dest` (as `unpack_result`) and computes the result
+    digest its computed.json names (docs/digest.md): what a task's digest must be for this
+    archive to be its result. InvalidInput when the archive is not a result archive."""
+    files = unpack_result(data, dest, max_bytes=max_bytes, max_files=max_files)
+    return files, computed_digest(dest)
 
 
 def result_pointer(cid: str) -> str:

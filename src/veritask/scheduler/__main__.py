@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workerpool")
     parser.add_argument("--key-file", type=Path)
     parser.add_argument("--database-url")
+    parser.add_argument("--storage-url")
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     parser.add_argument("--chain-poll-s", type=float)

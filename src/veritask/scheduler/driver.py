@@ -1,10 +1,12 @@
 """The scheduler's own transactions and timers: marks silent workers lost, picks uploaders,
-finalizes tasks whose result is uploaded (or whose consensus is a failure record: then
-with the record, which settles the task as FAILED), reopens tasks whose winners did not reveal,
-gives up tasks past their contribution deadline and claims refunds after the final one.
+checks what they uploaded, finalizes tasks whose result is uploaded and checked (or whose
+consensus is a failure record: then with the record, which settles the task as FAILED),
+reopens tasks whose winners did not reveal, gives up tasks past their contribution deadline
+and claims refunds after the final one.
 
 Decisions are taken under the state lock and marked as sent; transactions go out after the
-lock is released, so workers are never blocked by the chain. A refused or failed
+lock is released, and uploads are checked (downloaded from storage) before it is taken, so
+workers are never blocked by the chain or the storage. A refused or failed
 transaction is retried after `retry_s`; the events it causes settle the state, so a
 restart can at worst resend a transaction the hub then refuses ("task not revealing").
 """
@@ -30,6 +32,7 @@ from veritask.errors import ChainError
 
 from . import transitions
 from .store import ContributionRow, DealRow, TaskRow, TaskState
+from .upload_check import UploadCheck, UploadChecker, UploadClaim, UploadVerdict
 
 __all__ = ["Driver", "Intent"]
 
@@ -63,23 +66,28 @@ class Driver:
         sessions: sessionmaker[Session],
         lock: threading.Condition,
         *,
+        uploads: UploadChecker,
         lost_after_s: float,
         upload_timeout_s: float,
         claim_failed_tasks: bool = True,
         retry_s: float = 10.0,
         clock: Callable[[], float] = time.time,
         on_transaction: Callable[[str, bool], None] | None = None,
+        on_upload_check: Callable[[UploadCheck], None] | None = None,
     ) -> None:
         self.hub = hub
         self.account = account
         self._sessions = sessions
         self._lock = lock
+        self._uploads = uploads
         self._lost_after_s = lost_after_s
         self._upload_timeout_s = upload_timeout_s
         self._claim = claim_failed_tasks
         self._retry_s = retry_s
         self._clock = clock
         self._on_transaction = on_transaction
+        self._on_upload_check = on_upload_check
+        self._storage_retry_at = 0.0  # after the storage did not answer: checks wait
         self.chain_now = 0
 
     def read_chain_time(self) -> int:
@@ -89,9 +97,13 @@ class Driver:
     def run_once(self) -> int:
         """One pass; returns the number of transactions sent."""
         chain_now = self.read_chain_time()
+        with self._lock, self._sessions.begin() as session:
+            claims = transitions.upload_claims(session)
+        verdicts = self._check_uploads(claims)
         now = self._clock()
         with self._lock, self._sessions.begin() as session:
-            changed = bool(transitions.mark_lost_workers(session, now - self._lost_after_s, now))
+            changed = self._apply_verdicts(session, verdicts, now)
+            changed |= bool(transitions.mark_lost_workers(session, now - self._lost_after_s, now))
             intents, uploaders = self._revealing(session, chain_now, now)
             changed |= uploaders | self._expire(session, chain_now, now)
             if self._claim:
@@ -102,6 +114,41 @@ class Driver:
         for intent in intents:
             sent += self._send(intent)
         return sent
+
+    def _check_uploads(self, claims: list[UploadClaim]) -> list[tuple[UploadClaim, UploadVerdict]]:
+        """Checks reported uploads, outside the lock. Once the storage does not answer, the
+        rest wait `retry_s` (each would wait as long, and finalize, reopen and claim with
+        them)."""
+        verdicts: list[tuple[UploadClaim, UploadVerdict]] = []
+        if self._clock() < self._storage_retry_at:
+            return verdicts
+        for claim in claims:
+            verdict = self._uploads.check(claim)
+            if self._on_upload_check:
+                self._on_upload_check(verdict.outcome)
+            if verdict.outcome is UploadCheck.UNCHECKED:
+                log.warning("upload for task 0x%s: %s", claim.task_id.hex(), verdict.reason)
+                self._storage_retry_at = self._clock() + self._retry_s
+                break
+            verdicts.append((claim, verdict))
+        return verdicts
+
+    def _apply_verdicts(
+        self, session: Session, verdicts: list[tuple[UploadClaim, UploadVerdict]], now: float
+    ) -> bool:
+        changed = False
+        for claim, verdict in verdicts:
+            if verdict.outcome is UploadCheck.ACCEPTED:
+                changed |= transitions.accept_upload(session, claim, now)
+            elif transitions.refuse_upload(session, claim, verdict.reason, now):
+                changed = True
+                log.warning(
+                    "task 0x%s: refused the upload of worker %s: %s",
+                    claim.task_id.hex(),
+                    claim.uploader,
+                    verdict.reason,
+                )
+        return changed
 
     def _recent(self, sent_at: float, now: float) -> bool:
         return sent_at > 0 and now - sent_at < self._retry_s
@@ -129,7 +176,9 @@ class Driver:
             settles = bool(task.failure_record) or transitions.take_failure_record(
                 session, task, now
             )
-            if revealed and not task.results and not settles and (not task.uploader or upload_late):
+            # An upload waiting for its check is not late: the storage did not answer.
+            waiting = task.results or task.reported_results
+            if revealed and not waiting and not settles and (not task.uploader or upload_late):
                 uploaders |= transitions.choose_uploader(session, task, now)
             window_over = chain_now > task.reveal_deadline
             if (

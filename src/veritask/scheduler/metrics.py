@@ -30,6 +30,12 @@ class Metrics:
             ["kind", "outcome"],
             registry=self.registry,
         )
+        self.upload_checks = Counter(
+            "veritask_scheduler_upload_checks",
+            "uploads checked, by outcome (accepted, refused, unchecked)",
+            ["outcome"],
+            registry=self.registry,
+        )
         tasks = Gauge(
             "veritask_scheduler_tasks", "tasks by state", ["state"], registry=self.registry
         )

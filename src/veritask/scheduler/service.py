@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from veritask.chain.hub import Hub
 from veritask.chain.node import Node
 from veritask.errors import InvalidInput, VeritaskError
+from veritask.sdk.storage import StorageClient
 from veritask.sdk.wallet import load_key_file
 from veritask.serving import RunningServer, make_engine, migrate, serve_app_in_thread
 
@@ -28,6 +29,7 @@ from .membership import membership_of
 from .metrics import Metrics
 from .settings import SchedulerSettings
 from .store import MIGRATIONS, make_sessions
+from .upload_check import UploadChecker
 
 __all__ = ["Scheduler"]
 
@@ -91,11 +93,21 @@ class Scheduler:
             max_blocks=settings.max_blocks_per_batch,
             clock=clock,
         )
+        # Each wait for the storage is bounded, and so is a whole download.
+        self.storage = StorageClient(
+            settings.storage_url, timeout_s=min(10.0, settings.result_check_timeout_s)
+        )
         self.driver = Driver(
             hub,
             account,
             self.sessions,
             self.lock,
+            uploads=UploadChecker(
+                self.storage,
+                max_bytes=settings.max_result_bytes,
+                max_unpacked_bytes=settings.max_result_unpacked_bytes,
+                total_timeout_s=settings.result_check_timeout_s,
+            ),
             lost_after_s=settings.lost_after_s,
             upload_timeout_s=settings.upload_timeout_s,
             claim_failed_tasks=settings.claim_failed_tasks,
@@ -103,6 +115,7 @@ class Scheduler:
             on_transaction=lambda kind, ok: self.metrics.transactions.labels(
                 kind, "sent" if ok else "refused"
             ).inc(),
+            on_upload_check=lambda outcome: self.metrics.upload_checks.labels(outcome).inc(),
         )
         self.desk = WorkerDesk(
             account,
@@ -193,4 +206,5 @@ class Scheduler:
         if self._loop is not None:
             self._loop.join(30)
             self._loop = None
+        self.storage.close()
         self.engine.dispose()

@@ -49,6 +49,14 @@ class SchedulerSettings(BaseSettings):
     # fits, even JSON-escaped as surrogate pairs (12 bytes a character).
     max_body_bytes: int = Field(default=2 << 20, ge=4096)
     upload_timeout_s: float = Field(default=120.0, gt=0)
+    # Where the scheduler reads uploaded results to check them before it finalizes (security
+    # M2): the storage service the pool's workers upload to.
+    storage_url: str = "http://127.0.0.1:8601"
+    # Bounds of one check: the archive (the storage's default upload limit), what it
+    # unpacks to (the requester's default download limit), and the whole download.
+    max_result_bytes: int = Field(default=64 << 20, ge=1)
+    max_result_unpacked_bytes: int = Field(default=256 << 20, ge=1)
+    result_check_timeout_s: float = Field(default=30.0, gt=0)
     # Ignored since errors are results (a failed app is settled on chain by consensus on
     # its failure record); kept so that configurations that set it still load.
     app_failures_to_fail: int = Field(default=1, ge=1)

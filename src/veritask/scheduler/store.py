@@ -121,8 +121,12 @@ class TaskRow(Base):
     consensus_hash: Mapped[str] = mapped_column(String(66), default="")
     reveal_deadline: Mapped[int] = mapped_column(BigInteger, default=0)
     digest: Mapped[str] = mapped_column(String(66), default="")
+    # What `finalize` sends: set only once the upload passed its check (upload_check.py).
     results: Mapped[str] = mapped_column(Text, default="")
     callback_data: Mapped[str] = mapped_column(Text, default="")
+    # What the uploader reported, waiting for that check.
+    reported_results: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reported_callback_data: Mapped[str] = mapped_column(Text, default="", server_default="")
     uploader: Mapped[str] = mapped_column(String(42), default="")
     upload_asked_at: Mapped[float] = mapped_column(Float, default=0.0)
     finalize_sent_at: Mapped[float] = mapped_column(Float, default=0.0)

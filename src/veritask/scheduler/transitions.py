@@ -1,6 +1,6 @@
 """Every change to the scheduler's state, inside a session the caller opened: chain events
 applied idempotently (keyed by deal/task id and worker), replicates assigned to workers,
-worker reports, lost workers. No I/O besides the database.
+worker reports, the verdicts of upload checks, lost workers. No I/O besides the database.
 
 Errors are results: a worker whose app failed commits a failure record on chain like a
 result, and reports it. The scheduler counts no failure reports: consensus on chain says
@@ -27,12 +27,14 @@ from veritask.sdk.scheduler_api import ReplicateStatus, StatusReport
 
 from .consensus import replicates_wanted
 from .store import ContributionRow, DealRow, ReplicateRow, TaskRow, TaskState, WorkerRow
+from .upload_check import UploadClaim
 
 __all__ = [
     "ASSIGNED",
     "LOST",
     "REJECTED",
     "DealFacts",
+    "accept_upload",
     "add_deal",
     "apply_claimed",
     "apply_consensus",
@@ -50,6 +52,8 @@ __all__ = [
     "next_task_for",
     "refresh_slots",
     "take_failure_record",
+    "refuse_upload",
+    "upload_claims",
 ]
 
 # Replicate statuses the scheduler sets itself (the others are ReplicateStatus values).
@@ -133,6 +137,8 @@ def add_deal(session: Session, facts: DealFacts, now: float) -> bool:
                 "digest": "",
                 "results": "",
                 "callback_data": "",
+                "reported_results": "",
+                "reported_callback_data": "",
                 "uploader": "",
                 "upload_asked_at": 0.0,
                 "finalize_sent_at": 0.0,
@@ -338,6 +344,7 @@ def choose_uploader(session: Session, task: TaskRow, now: float) -> bool:
             continue
         task.uploader = worker
         task.upload_asked_at = now
+        task.reported_results = task.reported_callback_data = ""  # the previous uploader's
         replicate.action = "upload"
         replicate.updated_at = now
         return True
@@ -369,6 +376,7 @@ def apply_reopen(session: Session, task_hex: str, now: float) -> None:
     task.digest = ""
     task.results = ""
     task.callback_data = ""
+    task.reported_results = task.reported_callback_data = ""
     task.uploader = ""
     task.failure_record = ""
     task.finalize_sent_at = 0.0
@@ -649,14 +657,16 @@ def apply_report(
         if replicate.action == "upload":
             replicate.action = ""
         # Only the winner asked to upload names the result that `finalize` sends: any
-        # other worker holding a replicate (a loser, a rejected one) is not believed.
+        # other worker holding a replicate (a loser, a rejected one) is not believed. And
+        # it is not believed either until the driver checked the upload (accept_upload).
         if (
             task.state == TaskState.REVEALING
             and report.results
             and task.uploader == replicate.worker
+            and not task.results
         ):
-            task.results = report.results
-            task.callback_data = report.callback_data
+            task.reported_results = report.results
+            task.reported_callback_data = report.callback_data
         elif report.failure_record:
             take_failure_record(session, task, now)
     return True
@@ -685,6 +695,77 @@ def _failure_text(status: ReplicateStatus, report: StatusReport) -> str:
     if report.detail and report.detail not in parts:  # workers often say "exit code N"
         parts.append(report.detail)
     return ": ".join(parts[:1]) + (" (" + "; ".join(parts[1:]) + ")" if parts[1:] else "")
+
+
+def upload_claims(session: Session) -> list[UploadClaim]:
+    """The uploads reported and not checked yet, oldest task first."""
+    rows = session.execute(
+        select(TaskRow, DealRow.callback)
+        .join(DealRow, DealRow.deal_id == TaskRow.deal_id)
+        .where(
+            TaskRow.state == TaskState.REVEALING,
+            TaskRow.reported_results != "",
+            TaskRow.results == "",
+        )
+        .order_by(TaskRow.id)
+    ).all()
+    return [
+        UploadClaim(
+            task_id=from_hex(task.task_id),
+            consensus_hash=from_hex(task.consensus_hash),
+            callback=callback,
+            uploader=task.uploader,
+            results=task.reported_results,
+            callback_data=task.reported_callback_data,
+        )
+        for task, callback in rows
+    ]
+
+
+def _claimed(session: Session, claim: UploadClaim) -> TaskRow | None:
+    """The task of `claim` when it still waits for that very check (the state lock was
+    released while the upload was checked)."""
+    task = _task(session, to_hex(claim.task_id))
+    if (
+        task is None
+        or task.state != TaskState.REVEALING
+        or task.results
+        or task.uploader != claim.uploader
+        or task.reported_results != claim.results
+        or task.reported_callback_data != claim.callback_data
+    ):
+        return None
+    return task
+
+
+def accept_upload(session: Session, claim: UploadClaim, now: float) -> bool:
+    """The upload passed its check: `finalize` may send its pointer."""
+    task = _claimed(session, claim)
+    if task is None:
+        return False
+    task.results, task.callback_data = claim.results, claim.callback_data
+    task.reported_results = task.reported_callback_data = ""
+    task.updated_at = now
+    return True
+
+
+def refuse_upload(session: Session, claim: UploadClaim, reason: str, now: float) -> bool:
+    """The upload failed its check: the uploader's replicate is a failed upload, with the
+    reason in the task's logs, and another revealed winner is asked to upload."""
+    task = _claimed(session, claim)
+    if task is None:
+        return False
+    task.reported_results = task.reported_callback_data = ""
+    task.updated_at = now
+    replicate = _replicate(session, task.task_id, claim.uploader)
+    if replicate is not None:
+        replicate.status = ReplicateStatus.UPLOAD_FAILED.value
+        replicate.action = ""
+        replicate.detail = f"the scheduler refused this upload: {reason}"
+        replicate.updated_at = now
+    if not choose_uploader(session, task, now):
+        task.uploader = ""  # the next winner to reveal is asked at once
+    return True
 
 
 def mark_lost_workers(session: Session, silent_since: float, now: float) -> list[str]:
@@ -723,6 +804,7 @@ def mark_lost_workers(session: Session, silent_since: float, now: float) -> list
             TaskRow.state == TaskState.REVEALING,
             TaskRow.uploader.in_([worker.address for worker in lost]),
             TaskRow.results == "",
+            TaskRow.reported_results == "",  # its upload is there to be checked
         )
     ).scalars():
         if choose_uploader(session, task, now):

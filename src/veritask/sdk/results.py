@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from veritask.domain.digest import computed_digest
-from veritask.domain.result_archive import parse_result_pointer, unpack_result
+from veritask.domain.result_archive import parse_result_pointer, unpack_and_digest
 from veritask.domain.tasks import TaskStatus
 from veritask.errors import IntegrityError, InvalidInput
 
@@ -74,8 +73,7 @@ class Results:
             raise InvalidInput(f"{dest} exists and is not an empty folder: choose another one")
         with self._storage() as storage:
             archive = storage.download(cid, max_bytes=max_bytes)
-        files = unpack_result(archive, dest, max_bytes=max_bytes)
-        digest = computed_digest(dest)
+        files, digest = unpack_and_digest(archive, dest, max_bytes=max_bytes)
         if digest != expected:
             raise IntegrityError(
                 f"the result in {dest} hashes to 0x{digest.hex()}, but task "

@@ -142,13 +142,21 @@ class StorageClient:
             raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from exc
         return self.upload(data, signer)
 
-    def _stream(self, cid: str, max_bytes: int, sink: Callable[[bytes], object]) -> int:
+    def _stream(
+        self,
+        cid: str,
+        max_bytes: int,
+        sink: Callable[[bytes], object],
+        total_timeout_s: float | None = None,
+    ) -> int:
         """Streams `/ipfs/<cid>` into `sink`; the size, once the bytes hashed to `cid`."""
         parse_cid(cid)
         too_large = StorageError(
             f"content {cid} is over max_bytes={max_bytes}: raise max_bytes if you expect it",
             code="too_large",
         )
+        # `timeout_s` bounds each wait; this bounds the whole download (a slow trickle).
+        deadline = None if total_timeout_s is None else time.monotonic() + total_timeout_s
         digest = hashlib.sha256()
         size = 0
         with self._transport_errors(), self._http.stream("GET", f"/ipfs/{cid}") as response:
@@ -162,6 +170,12 @@ class StorageClient:
                 size += len(chunk)
                 if size > max_bytes:
                     raise too_large
+                if deadline is not None and time.monotonic() > deadline:
+                    raise StorageError(
+                        f"storage at {self.base_url} did not send {cid} within "
+                        f"{total_timeout_s:g} s: is it overloaded? retry, or raise the timeout",
+                        code="unavailable",
+                    )
                 digest.update(chunk)
                 sink(chunk)
         received = cid_from_digest(digest.digest())
@@ -173,10 +187,17 @@ class StorageClient:
             )
         return size
 
-    def download(self, cid: str, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES) -> bytes:
-        """The content `cid`, at most `max_bytes`, checked against its CID."""
+    def download(
+        self,
+        cid: str,
+        max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+        *,
+        total_timeout_s: float | None = None,
+    ) -> bytes:
+        """The content `cid`, at most `max_bytes`, checked against its CID; with
+        `total_timeout_s`, StorageError (`unavailable`) when it takes longer."""
         chunks: list[bytes] = []
-        self._stream(cid, max_bytes, chunks.append)
+        self._stream(cid, max_bytes, chunks.append, total_timeout_s)
         return b"".join(chunks)
 
     def download_to(
