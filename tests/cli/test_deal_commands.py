@@ -127,8 +127,10 @@ def test_deal_claim__after_the_final_deadline__refunds_then_refuses_a_second_cla
     assert result.exit_code == 0, result.output
     assert f"claimed tasks 1, 2, 3 of deal {deal.deal_hex}" in result.stdout
     assert f"refunded 15 RLC to the requester {REQUESTER.address}" in result.stdout
+    # Tasks 2 and 3 nobody ran: the scheduler's stakes of both (0.9 RLC each) go along.
+    assert "and 1.8 RLC of the scheduler's stake, for the tasks nobody ran" in result.stdout
     assert devnet.client.account(REQUESTER.address) == (
-        free + 3 * TASK_PRICE,
+        free + 3 * TASK_PRICE + 2 * 900_000_000,
         frozen - 3 * TASK_PRICE,
     )
     after = project("--json", "deal", "show", deal.deal_hex)

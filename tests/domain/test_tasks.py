@@ -3,8 +3,9 @@ functions against PoCo's numbers and manually packed bytes, then hypothesis pari
 that run the same inputs through the hub in titanoboa (consensus, weights, payouts and
 scores must be what the Python rules say).
 
-Scores are written straight into the hub's account word (balance low 112 bits, frozen the
-next 112, score the top 32 bits), keeping balance and frozen: `hub_contract.eval` compiles
+Scores are written straight into the hub's account word (balance low 80 bits, frozen the
+next 80, score 16 bits, then the scheduler it was earned with: the tests' one scheduler),
+keeping balance and frozen: `hub_contract.eval` compiles
 the hub for each call (about a second), too slow for a hypothesis example, so the storage
 slot is computed from the compiler's layout and checked once against `eval`.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,22 +27,21 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from tests.support import RLC, ZERO, Actor, Market, Protocol, build_market, make_actor
+from tests.support import RLC, ZERO, Actor, Protocol, build_market, make_actor
 from veritask.domain import tasks as rules
 from veritask.domain.ids import task_id
 from veritask.domain.signing import sign_hash_eip191
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
-KITTY = "0x99c2268479b93fDe36232351229815DF80837e23"
 ACTIVE, REVEALING, COMPLETED, FAILED = 1, 2, 3, 4
-SCORE_MAX = 2**32 - 1  # the account word keeps 32 bits of score
-LOW_224 = 2**224 - 1
+SCORE_MAX = 2**16 - 1  # the account word keeps 16 bits of score
+LOW_160 = 2**160 - 1
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 # Scores around every edge of the weight rule: the floor at 3, a few steps, the cap (771
-# gives weight 256, 774 would give 257) and the 32-bit top of the score field.
+# gives weight 256, 774 would give 257) and the 16-bit top of the score field.
 SCORES = st.one_of(
-    st.sampled_from((0, 1, 2, 8, 9, 11, 12, 15, 24, 770, 771, 773, 774, 10**6, SCORE_MAX)),
+    st.sampled_from((0, 1, 2, 8, 9, 11, 12, 15, 24, 770, 771, 773, 774, 40_000, SCORE_MAX)),
     st.integers(0, 1_000),
 )
 ADDRESSES = st.binary(min_size=20, max_size=20)
@@ -70,8 +69,6 @@ def _vyper_constants(path: Path) -> dict[str, int]:
         ("FINAL_DEADLINE_RATIO", "hub/tasks.vy"),
         ("MAX_CONTRIBUTORS", "hub/tasks.vy"),
         ("MAX_WEIGHT", "hub/tasks.vy"),
-        ("KITTY_RATIO", "hub/tasks.vy"),
-        ("KITTY_MIN", "hub/tasks.vy"),
         ("CALLBACK_GAS", "hub/tasks.vy"),
         ("SCHEDULER_STAKE_RATIO", "hub/matching.vy"),
     ],
@@ -186,33 +183,6 @@ def test_consensus_reached__any_weights__share_of_total_above_trust_ratio(
 
 
 # --- money ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("kitty", "share"),
-    [
-        (0, 0),
-        (1, 1),
-        (5 * 10**8, 5 * 10**8),
-        (RLC, RLC),
-        (3 * RLC // 2, RLC),
-        (10 * RLC, RLC),
-        (15 * RLC, 3 * RLC // 2),
-        (10**11 + 9, 10**10),
-    ],
-)
-def test_kitty_share__kitty__ten_percent_at_least_one_rlc_at_most_all(
-    kitty: int, share: int
-) -> None:
-    assert rules.kitty_share(kitty) == share
-
-
-@given(kitty=st.integers(0, 2**112 - 1))
-def test_kitty_share__any_kitty__formula_and_bounds(kitty: int) -> None:
-    share = rules.kitty_share(kitty)
-    assert share == min(kitty, max(kitty * 10 // 100, 10**9))
-    assert min(kitty, RLC) <= share <= kitty
-    assert share >= kitty // 10
 
 
 def test_success_payout__two_winners_one_loser__exact_amounts() -> None:
@@ -345,11 +315,18 @@ def _account_slot(protocol: Protocol, account: str) -> int:
     )
 
 
+def _scheduler_bits(protocol: Protocol) -> int:
+    """The top 80 bits of an account word whose score was earned with the tests' scheduler."""
+    return (int(protocol.actors["scheduler"].address, 16) % 2**80) << 176
+
+
 def _set_score(protocol: Protocol, account: str, score: int) -> None:
-    """Sets the top 32 bits of the account word, keeping its balance and frozen amount."""
+    """Sets the account's score, earned with the tests' scheduler, keeping its balance and
+    frozen amount."""
     slot = _account_slot(protocol, account)
     word = boa.env.get_storage(protocol.hub.address, slot)
-    boa.env.set_storage(protocol.hub.address, slot, (word & LOW_224) | (score << 224))
+    new = (word & LOW_160) | (score << 160) | _scheduler_bits(protocol)
+    boa.env.set_storage(protocol.hub.address, slot, new)
 
 
 def _reason(err: BoaError) -> str:
@@ -407,7 +384,7 @@ def test_account_slot__set_score__same_word_as_eval(world: Protocol) -> None:
     _set_score(p, worker.address, 771)
     word = p.hub_contract.eval(f"escrow._accounts[{worker.address}]")
     assert word == boa.env.get_storage(p.hub.address, _account_slot(p, worker.address))
-    assert word == (771 << 224) | 100 * RLC
+    assert word == _scheduler_bits(p) | (771 << 160) | 100 * RLC
     assert _account(p, worker.address) == (100 * RLC, 0, 771)
 
 
@@ -435,18 +412,6 @@ def test_hub__fresh_agreeing_workers__consensus_after_workers_needed(
         assert _reason(err.value) == "tasks: too many contributors"
 
 
-def _prefill_kitty(p: Protocol, market: Market, volume: int) -> None:
-    """Fails a deal of `volume` tasks so that their scheduler stakes go to the kitty."""
-    request = replace(market.request_order, volume=volume, salt=keccak(b"kitty"))
-    deal = replace(market, request_order=request).match()
-    terms = p.hub.deal(deal)
-    assert terms.bot_size == volume
-    boa.env.time_travel(seconds=rules.FINAL_DEADLINE_RATIO * terms.time_ref)
-    with boa.env.prank(p.actors["stranger"].address):
-        p.hub.claim(deal, list(range(volume)), [])
-    assert p.hub.kitty() == volume * (terms.workerpool_price * rules.SCHEDULER_STAKE_RATIO // 100)
-
-
 def _groups_reach(weights: dict[int, int], trust: int) -> bool:
     total = sum(weights.values())
     return any(rules.consensus_reached(w, total, trust) for w in weights.values())
@@ -460,8 +425,7 @@ CREW = st.lists(st.tuples(SCORES, st.integers(0, 2)), min_size=1, max_size=4)
     trust=st.integers(1, 8),
     crew=CREW,
     workerpool_price=st.sampled_from((5 * RLC, 3 * RLC + 7)),
-    kitty_volume=st.sampled_from((0, 0, 1, 8)),
-    ending=st.sampled_from(("scheduler", "last winner", "anyone late")),
+    ending=st.sampled_from(("scheduler", "last winner", "a winner late")),
     reveals=st.lists(st.booleans(), min_size=8, max_size=8),
 )
 def test_hub__random_scores_and_digests__consensus_and_payout_as_the_rules(
@@ -469,13 +433,12 @@ def test_hub__random_scores_and_digests__consensus_and_payout_as_the_rules(
     trust: int,
     crew: list[tuple[int, int]],
     workerpool_price: int,
-    kitty_volume: int,
     ending: str,
     reveals: list[bool],
 ) -> None:
     p = chain
     with boa.env.anchor():
-        _consensus_and_payout(p, trust, crew, workerpool_price, kitty_volume, ending, reveals)
+        _consensus_and_payout(p, trust, crew, workerpool_price, ending, reveals)
 
 
 def _consensus_and_payout(
@@ -483,18 +446,11 @@ def _consensus_and_payout(
     trust: int,
     crew: list[tuple[int, int]],
     workerpool_price: int,
-    kitty_volume: int,
     ending: str,
     reveals: list[bool],
 ) -> None:
     a = p.actors
-    # One set of asks for both deals: the kitty's (if any) and the task's.
-    market = build_market(
-        p, trust=trust, workerpool_price=workerpool_price, volume=kitty_volume + 1
-    )
-    if kitty_volume:
-        _prefill_kitty(p, market, kitty_volume)
-    deal = replace(market, request_order=replace(market.request_order, volume=1)).match()
+    deal = build_market(p, trust=trust, workerpool_price=workerpool_price).match()
     terms = p.hub.deal(deal)
     tid = task_id(deal, 0)
     stake = workerpool_price * terms.worker_stake_ratio // 100
@@ -533,7 +489,7 @@ def _consensus_and_payout(
     everyone = [w.address for w in workers] + [
         a[n].address for n in ("scheduler", "requester", "app_owner", "dataset_owner")
     ]
-    before = {address: _account(p, address) for address in [*everyone, KITTY]}
+    before = {address: _account(p, address) for address in everyone}
     price = terms.app_price + terms.dataset_price + workerpool_price
     scheduler_stake = workerpool_price * rules.SCHEDULER_STAKE_RATIO // 100
     expected = {address: list(account) for address, account in before.items()}
@@ -546,7 +502,8 @@ def _consensus_and_payout(
 
     event(f"trust {trust}: {'consensus' if consensus_group is not None else 'no consensus'}")
     if consensus_group is None:
-        # No consensus ever: after the final deadline the claim refunds everyone.
+        # No consensus ever: after the final deadline the claim refunds everyone, and the
+        # scheduler, whose workers contributed, gets its stake back.
         boa.env.time_travel(seconds=rules.FINAL_DEADLINE_RATIO * terms.time_ref)
         with boa.env.prank(a["stranger"].address):
             p.hub.claim(deal, [0], contributors)
@@ -554,8 +511,7 @@ def _consensus_and_payout(
         for address in contributors:
             move(address, stake, -stake)
         move(a["requester"].address, price, -price)
-        move(a["scheduler"].address, 0, -scheduler_stake)
-        move(KITTY, 0, scheduler_stake)
+        move(a["scheduler"].address, scheduler_stake, -scheduler_stake)
     else:
         winners = [workers[i] for i in members[consensus_group]]
         digest = digests[consensus_group]
@@ -567,11 +523,11 @@ def _consensus_and_payout(
             revealers, finalizer = winners[:-1], winners[-1]
         else:
             revealers = [w for w, bit in zip(winners, reveals, strict=False) if bit] or winners[:1]
-            finalizer = a["stranger"]
+            finalizer = revealers[-1]  # after the window: the scheduler or a winner (M2)
         for worker in revealers:
             with boa.env.prank(worker.address):
                 p.hub.reveal(deal, 0, digest)
-        if ending == "anyone late":
+        if ending == "a winner late":
             deadline = p.hub.task(deal, 0).reveal_deadline
             boa.env.time_travel(seconds=deadline - boa.env.evm.patch.timestamp + 1)
         with boa.env.prank(finalizer.address):
@@ -604,9 +560,7 @@ def _consensus_and_payout(
             )
         for address in losers:
             move(address, 0, -payout.seized[address], scores[address] * 2 // 3)
-        share = rules.kitty_share(before[KITTY][1])
-        move(a["scheduler"].address, payout.scheduler + scheduler_stake + share, -scheduler_stake)
-        move(KITTY, 0, -share)
+        move(a["scheduler"].address, payout.scheduler + scheduler_stake, -scheduler_stake)
         move(a["requester"].address, 0, -price)
         move(a["app_owner"].address, payout.app_owner)
         move(a["dataset_owner"].address, payout.dataset_owner)

@@ -118,11 +118,13 @@ def test_claim__after_the_final_deadline__refunds_every_unfinished_task(
 
     assert report.indices == (1, 2, 3)
     assert report.refunded_nrlc == 3 * TASK_PRICE
+    # Tasks 2 and 3 nobody ran: their scheduler stakes go to the requester too.
+    stake = WORKERPOOL_PRICE * 30 // 100
+    assert report.compensated_nrlc == 2 * stake
     assert devnet.client.account(REQUESTER.address) == (
-        free + 3 * TASK_PRICE,
+        free + 3 * TASK_PRICE + 2 * stake,
         frozen - 3 * TASK_PRICE,
     )
-    stake = WORKERPOOL_PRICE * 30 // 100
     assert devnet.client.account(deal.worker.address) == (
         worker_before[0] + stake,
         worker_before[1] - stake,

@@ -32,6 +32,7 @@ def claim_report(state: CliState, json_flag: bool, report: ClaimReport) -> None:
                 "refunded_nrlc": report.refunded_nrlc,
                 "refunded_rlc": format_rlc(report.refunded_nrlc),
                 "requester": report.requester,
+                "compensated_nrlc": report.compensated_nrlc,
                 "tasks_left": report.left,
                 "tx_hash": report.tx.tx_hash,
                 "block_number": report.tx.block_number,
@@ -47,5 +48,10 @@ def claim_report(state: CliState, json_flag: bool, report: ClaimReport) -> None:
         f"refunded {format_rlc(report.refunded_nrlc)} RLC to the requester {report.requester} "
         "(frozen to free)"
     )
+    if report.compensated_nrlc:
+        show(
+            f"and {format_rlc(report.compensated_nrlc)} RLC of the scheduler's stake, for the "
+            "tasks nobody ran"
+        )
     if report.left:
         show(f"{report.left} tasks left to claim: run the command again")

@@ -51,8 +51,8 @@ __all__ = [
     "next_action",
     "next_task_for",
     "refresh_slots",
-    "take_failure_record",
     "refuse_upload",
+    "take_failure_record",
     "upload_claims",
 ]
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from veritask.chain.records import Deal
 from veritask.domain.failures import FailureRecord
 from veritask.domain.ids import task_id, to_hex
-from veritask.domain.tasks import ContributionStatus, TaskStatus
+from veritask.domain.tasks import SCHEDULER_STAKE_RATIO, ContributionStatus, TaskStatus
 from veritask.errors import InvalidInput
 
 from .receipts import TxSummary
@@ -215,6 +215,8 @@ class ClaimReport:
     requester: str
     tx: TxSummary
     left: int  # claimable tasks left for another claim (more than MAX_CLAIM)
+    # To the requester too: the scheduler's stake of each claimed task nobody contributed to.
+    compensated_nrlc: int = 0
 
 
 class Deals:
@@ -420,6 +422,7 @@ class Deals:
         contributors = [c.worker for t in batch for c in t.contributors]
         receipt = self.session.hub.claim(sender, deal_id, [t.index for t in batch], contributors)
         count = len(batch)
+        untouched = sum(t.status == TaskStatus.UNSET for t in batch)
         return ClaimReport(
             deal_id=deal_id,
             indices=tuple(t.index for t in batch),
@@ -427,4 +430,5 @@ class Deals:
             requester=terms.requester,
             tx=TxSummary.of(receipt),
             left=len(open_tasks) - count,
+            compensated_nrlc=untouched * terms.workerpool_price * SCHEDULER_STAKE_RATIO // 100,
         )
