@@ -207,7 +207,6 @@ def test_refused_upload__no_other_winner_revealed__the_next_to_reveal_is_asked(
             TASK,
             report,
             NOW,
-            app_failures_to_fail=1,
             worker_failures_to_fail=3,
         )
         (claim,) = transitions.upload_claims(session)

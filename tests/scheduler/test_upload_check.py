@@ -22,7 +22,7 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import select
 
 from tests.devnet import Devnet, inprocess_chain, reverted
-from tests.scheduler.conftest import Pool, make_scheduler
+from tests.scheduler.conftest import Pool, admit, make_scheduler
 from veritask.domain.cid import cid_of
 from veritask.domain.digest import computed_digest
 from veritask.domain.ids import task_id
@@ -180,6 +180,7 @@ def play_until_upload(
     workers = []
     for name in ("liar", "honest"):
         account = pool.worker(f"upload check {name}")
+        admit(scheduler, account)  # a member of the pool (security H3)
         client = closing.enter_context(SchedulerClient(scheduler.url, timeout_s=10))
         client.login(account)
         client.register(Registration(name=name, cpus=1, memory_bytes=2**30, runtimes=("oci",)))
