@@ -27,6 +27,7 @@ from veritask.sdk.scheduler_api import (
     WorkKind,
 )
 from veritask.serving import RunningServer, serve_app_in_thread
+from veritask.worker.agent import MAX_RETRY_PAUSE_S, retry_pause
 
 REGISTRATION = Registration(name="w", cpus=1, memory_bytes=2**30, runtimes=("oci",))
 DIGEST = b"\x42" * 32
@@ -105,6 +106,12 @@ def test_allow_list__member_logs_in_and_gets_work__stranger_refused_at_login(
     assert (refusal.status, refusal.code) == (403, "not_a_member")
     assert stranger.address.lower() in str(refusal)
     assert "owner" in str(refusal)
+    # A refused worker backs off (1, 2, 4 … 30 s) instead of asking again every 0.5 s.
+    pauses = [retry_pause(refusal, 0.0)]
+    while pauses[-1] < MAX_RETRY_PAUSE_S:
+        pauses.append(retry_pause(refusal, pauses[-1]))
+    assert pauses == [1.0, 2.0, 4.0, 8.0, 16.0, MAX_RETRY_PAUSE_S]
+    assert retry_pause(SchedulerApiError("down", status=0), pauses[-1]) == 0.5
     with _join(served.url, member) as client:
         work = client.ask_for_work()
     assert work is not None

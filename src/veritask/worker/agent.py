@@ -71,7 +71,7 @@ from .journal import Entry, Journal, task_file_name
 from .results import read_result, run_failure
 from .settings import WorkerSettings
 
-__all__ = ["Agent", "app_environment", "parse_params"]
+__all__ = ["MAX_RETRY_PAUSE_S", "Agent", "app_environment", "parse_params", "retry_pause"]
 
 log = logging.getLogger("veritask.worker")
 
@@ -82,6 +82,20 @@ _FAILED_RUN = {
     Status.OUTPUT_LIMIT: ReplicateStatus.APP_OUTPUT_LIMIT,
     Status.SANDBOX_ERROR: ReplicateStatus.SANDBOX_ERROR,
 }
+
+
+# Refusals that only the pool's owner can lift (membership, security H3): asked again at
+# once they would only repeat, so the worker backs off up to MAX_RETRY_PAUSE_S.
+_MEMBERSHIP_REFUSALS = frozenset({"not_a_member", "below_floor"})
+MAX_RETRY_PAUSE_S = 30.0
+
+
+def retry_pause(exc: Exception, previous: float) -> float:
+    """How long the worker loop waits after `exc`: 0.5 s, or, while the scheduler refuses
+    its membership, twice the previous pause up to MAX_RETRY_PAUSE_S."""
+    if isinstance(exc, SchedulerApiError) and exc.code in _MEMBERSHIP_REFUSALS:
+        return min(max(previous * 2, 1.0), MAX_RETRY_PAUSE_S)
+    return 0.5
 
 
 def parse_params(params: str) -> dict[str, Any]:
@@ -642,14 +656,17 @@ class Agent:
         """Works until `stop()`: heartbeats in a thread, long-polls for work in this one."""
         beating = threading.Thread(target=self._heartbeats, name="worker-heartbeat", daemon=True)
         beating.start()
+        pause = 0.0
         try:
             while not self._stop.is_set():
                 try:
                     self.run_once(wait_s=self.settings.ask_wait_s)
+                    pause = 0.0
                 except (SchedulerApiError, ChainError, StorageError) as exc:
-                    log.warning("worker loop: %s", exc)
+                    pause = retry_pause(exc, pause)
+                    log.warning("worker loop: %s (next try in %.1f s)", exc, pause)
                     self.config = None if isinstance(exc, SchedulerApiError) else self.config
-                    self._stop.wait(0.5)
+                    self._stop.wait(pause)
                 except Exception:  # a worker outlives one bad pass (disk, node), loudly
                     log.exception("worker loop failed; going on")
                     self._stop.wait(1.0)
