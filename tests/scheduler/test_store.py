@@ -442,3 +442,49 @@ def test_failure_consensus__record_report_lost__the_uploader_names_the_record(
         assert _report(session, first.address, uploaded)
         assert task.failure_record == to_hex(EXIT_1.encode())
         assert task.results == ""
+
+
+def test_worker_failures__after_contributions__winners_keep_their_results_and_reveal(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Reliability (stranded tasks): failure reports that arrived before the scheduler saw
+    # consensus failed the task off chain and aborted the winners, who deleted their
+    # journals; the chain then showed the task REVEALING and nobody could reveal. The
+    # task may be given up, but a worker that contributed keeps its result until the chain
+    # says what became of it, and consensus brings the task back.
+    agreed, other = b"\x0a" * 32, b"\x0b" * 32
+    with sessions.begin() as session:
+        transitions.add_deal(session, _deal(3), NOW)
+        first, second, third, fourth = (_worker(session, n) for n in range(1, 5))
+        session.flush()
+        contributed = StatusReport(status=ReplicateStatus.CONTRIBUTED)
+        for worker, result in ((first, other), (second, agreed)):
+            transitions.next_task_for(session, worker, CHAIN_NOW, NOW)
+            transitions.apply_report(
+                session, worker.address, TASK, contributed, NOW, worker_failures_to_fail=1
+            )
+            transitions.apply_contribution(session, TASK, worker.address, result, 2, NOW)
+        # A disagreement: two more workers are asked. The third contributes (its event
+        # is not followed yet); the fourth fails, and one failure gives the task up.
+        for worker in (third, fourth):
+            assert transitions.next_task_for(session, worker, CHAIN_NOW, NOW) is not None
+        transitions.apply_report(
+            session, third.address, TASK, contributed, NOW, worker_failures_to_fail=1
+        )
+        failed = StatusReport(status=ReplicateStatus.CHAIN_FAILED, detail="node down")
+        transitions.apply_report(
+            session, fourth.address, TASK, failed, NOW, worker_failures_to_fail=1
+        )
+        task = session.execute(select(TaskRow)).scalar_one()
+        assert task.state == TaskState.FAILED
+        replicates = _replicates(session)
+        for worker in (first, second, third):
+            assert replicates[worker.address] == ("contributed", ""), worker.address
+
+        transitions.apply_contribution(session, TASK, third.address, agreed, 2, NOW)
+        transitions.apply_consensus(session, TASK, agreed, CHAIN_NOW + 600, NOW)
+
+        assert task.state == TaskState.REVEALING
+        replicates = _replicates(session)
+        assert replicates[second.address] == ("contributed", "reveal")
+        assert replicates[third.address] == ("contributed", "reveal")

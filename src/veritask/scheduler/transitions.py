@@ -386,6 +386,12 @@ def apply_reopen(session: Session, task_hex: str, now: float) -> None:
     refresh_slots(session, task)
 
 
+# Statuses of a replicate whose worker has a contribution on chain (or may have).
+_CONTRIBUTED = (
+    ReplicateStatus.CONTRIBUTED.value,
+    ReplicateStatus.REVEALED.value,
+    ReplicateStatus.UPLOADED.value,
+)
 _HOLDING = (
     ASSIGNED,
     ReplicateStatus.STARTED.value,
@@ -473,14 +479,28 @@ def apply_claimed(session: Session, task_hex: str, now: float) -> None:
 
 
 def fail_task(session: Session, task: TaskRow, reason: str, now: float) -> None:
-    """Gives a task up off chain; its refund is claimed after the final deadline."""
+    """Gives a task up off chain; its refund is claimed after the final deadline.
+
+    Workers still computing it are told to drop it; a worker that contributed keeps its
+    result (its journal) until the chain says what became of the task: the failure
+    reports that gave it up may have raced a consensus the scheduler has not followed
+    yet, and `apply_consensus` then brings the task back with its winners."""
     if task.state in (*TaskState.FINAL, TaskState.FAILED):
         return
     task.state = TaskState.FAILED
     task.failure = reason
     task.open_slots = 0
     task.updated_at = now
-    _close_replicates(session, task.task_id, now)
+    session.execute(
+        update(ReplicateRow)
+        .where(
+            ReplicateRow.task_id == task.task_id,
+            ReplicateRow.status.in_(_HOLDING) | (ReplicateRow.action != ""),
+            ReplicateRow.status.not_in(_CONTRIBUTED),
+            ReplicateRow.failure_record == "",
+        )
+        .values(action="abort", pending=False, busy=False, updated_at=now)
+    )
 
 
 def next_action(session: Session, worker: str) -> tuple[ReplicateRow, TaskRow, DealRow] | None:

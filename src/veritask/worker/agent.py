@@ -36,6 +36,7 @@ from veritask.domain.result_archive import pack_result, result_pointer
 from veritask.domain.tasks import ContributionStatus, TaskStatus, result_hash
 from veritask.errors import (
     ChainError,
+    ContractRevert,
     InvalidInput,
     SchedulerApiError,
     StorageError,
@@ -71,7 +72,15 @@ from .journal import Entry, Journal, task_file_name
 from .results import read_result, run_failure
 from .settings import WorkerSettings
 
-__all__ = ["MAX_RETRY_PAUSE_S", "Agent", "app_environment", "parse_params", "retry_pause"]
+__all__ = [
+    "MAX_RETRY_PAUSE_S",
+    "TASK_MOVED_ON",
+    "Agent",
+    "app_environment",
+    "contribute_failure_status",
+    "parse_params",
+    "retry_pause",
+]
 
 log = logging.getLogger("veritask.worker")
 
@@ -96,6 +105,28 @@ def retry_pause(exc: Exception, previous: float) -> float:
     if isinstance(exc, SchedulerApiError) and exc.code in _MEMBERSHIP_REFUSALS:
         return min(max(previous * 2, 1.0), MAX_RETRY_PAUSE_S)
     return 0.5
+
+
+# Reverts that say the task moved on without this worker (consensus, completion, the cap
+# or the deadline): nothing failed, so the worker reports ABORTED, which the scheduler does
+# not count against the task (a failure counted here used to give up tasks whose
+# consensus the scheduler had not followed yet).
+TASK_MOVED_ON = frozenset(
+    {
+        "tasks: task not active",
+        "tasks: task already completed",
+        "tasks: task already started",
+        "tasks: too many contributors",
+        "tasks: contribution deadline passed",
+    }
+)
+
+
+def contribute_failure_status(exc: ChainError) -> ReplicateStatus:
+    """What a refused contribution is reported as."""
+    if isinstance(exc, ContractRevert) and exc.reason in TASK_MOVED_ON:
+        return ReplicateStatus.ABORTED
+    return ReplicateStatus.CHAIN_FAILED
 
 
 def parse_params(params: str) -> dict[str, Any]:
@@ -439,7 +470,9 @@ class Agent:
                 )
             except ChainError as exc:
                 raise _Failed(
-                    ReplicateStatus.CHAIN_FAILED, f"contribute_and_finalize: {exc}", failure.outcome
+                    contribute_failure_status(exc),
+                    f"contribute_and_finalize: {exc}",
+                    failure.outcome,
                 ) from exc
         else:
             self.journal.save(
@@ -464,7 +497,7 @@ class Agent:
             except ChainError as exc:
                 self.journal.drop(work.task_id)
                 raise _Failed(
-                    ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}", failure.outcome
+                    contribute_failure_status(exc), f"contribute: {exc}", failure.outcome
                 ) from exc
         self.report(work, failure.report(failure_record=record_hex, tx_hash=receipt.tx_hash.hex()))
 
@@ -539,7 +572,7 @@ class Agent:
                 )
             except ChainError as exc:
                 raise _Failed(
-                    ReplicateStatus.CHAIN_FAILED, f"contribute_and_finalize: {exc}"
+                    contribute_failure_status(exc), f"contribute_and_finalize: {exc}"
                 ) from exc
             self.journal.drop(work.task_id)
             self.report(
@@ -577,7 +610,7 @@ class Agent:
             raise _Failed(ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}") from exc
         except ChainError as exc:
             self.journal.drop(work.task_id)
-            raise _Failed(ReplicateStatus.CHAIN_FAILED, f"contribute: {exc}") from exc
+            raise _Failed(contribute_failure_status(exc), f"contribute: {exc}") from exc
         self.report(
             work,
             StatusReport(status=ReplicateStatus.CONTRIBUTED, tx_hash=receipt.tx_hash.hex()),
