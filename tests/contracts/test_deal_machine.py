@@ -52,7 +52,7 @@ from typing import Any
 import boa
 import pytest
 from boa.contracts.base_evm_contract import BoaError
-from eth_utils import keccak, to_canonical_address
+from eth_utils import keccak
 from hypothesis import Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -63,7 +63,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from tests.support import RLC, ZERO, Actor, Market, Protocol, make_actor
+from tests.support import RLC, ZERO, Actor, Market, Protocol, account_slot, make_actor, set_score
 from veritask.domain import tasks as rules
 from veritask.domain.failures import FailureKind, FailureRecord
 from veritask.domain.ids import task_id
@@ -75,7 +75,6 @@ NO_SHRINK = os.environ.get("DEAL_MACHINE_NO_SHRINK") == "1"
 UNSET, ACTIVE, REVEALING, COMPLETED, FAILED = range(5)
 FINAL = (COMPLETED, FAILED)
 SCORE_MAX = 2**16 - 1
-LOW_160 = 2**160 - 1
 MASK_80 = 2**80 - 1
 MAX_DEALS = 3
 
@@ -228,14 +227,6 @@ class World:
 _WORLD: list[World] = []
 
 
-def _account_slot(protocol: Protocol, account: str) -> int:
-    """The storage slot of `escrow._accounts[account]` (Vyper: keccak(slot ‖ key))."""
-    layout = protocol.hub_contract.compiler_data.storage_layout["storage_layout"]
-    base = layout["escrow"]["_accounts"]["slot"]
-    key = bytes(12) + to_canonical_address(account)
-    return int.from_bytes(keccak(base.to_bytes(32, "big") + key), "big")
-
-
 def _build_world(protocol: Protocol, actors: dict[str, Actor]) -> World:
     a = actors
     app = protocol.apps.create_app(
@@ -254,12 +245,7 @@ def _build_world(protocol: Protocol, actors: dict[str, Actor]) -> World:
         if score:
             # The score is bits 160-175 of the account word, earned with the scheduler of
             # the top 80 bits (the machine's one scheduler); balance and frozen stay.
-            slot = _account_slot(protocol, worker.address)
-            word = boa.env.get_storage(protocol.hub.address, slot)
-            pool = int(a["scheduler"].address, 16) & MASK_80
-            boa.env.set_storage(
-                protocol.hub.address, slot, (word & LOW_160) | (score << 160) | (pool << 176)
-            )
+            set_score(protocol, worker.address, score, a["scheduler"].address)
         workers.append(worker)
     addresses = [x.address for x in actors.values()] + [w.address for w in workers]
     hub = protocol.hub
@@ -268,7 +254,7 @@ def _build_world(protocol: Protocol, actors: dict[str, Actor]) -> World:
         assert accounts[worker.address][2] == score
     for address, (balance, frozen, score) in accounts.items():
         # The account word's layout, which the machine reads directly (see _chain_account).
-        word = boa.env.get_storage(hub.address, _account_slot(protocol, address))
+        word = boa.env.get_storage(hub.address, account_slot(protocol, address))
         assert word & (2**176 - 1) == balance | (frozen << 80) | (score << 160)
     assert protocol.token.balanceOf(hub.address) == sum(b + f for b, f, _ in accounts.values())
     return World(protocol, actors, workers, str(app), str(dataset), str(workerpool), accounts)
@@ -327,7 +313,7 @@ class DealMachine(RuleBasedStateMachine):
         self._anchor = boa.env.anchor()
         self._anchor.__enter__()
         self.accounts = {x: list(v) for x, v in self.world.accounts.items()}
-        self.slots = {x: _account_slot(self.p, x) for x in self.accounts}
+        self.slots = {x: account_slot(self.p, x) for x in self.accounts}
         self.requester_deposit = sum(self.world.accounts[self.requester.address][:2])
         self.deals: list[DealModel] = []
         self.finals: set[bytes] = set()  # task ids with a TaskFinalize, TaskFailed or TaskClaimed

@@ -30,7 +30,7 @@ from tests.contracts.lifecycle_support import (
     open_deal,
 )
 from tests.orders import make_deal
-from tests.support import CONTRACTS, RLC, ZERO, Actor, Market, make_actor
+from tests.support import CONTRACTS, RLC, ZERO, Actor, Market, make_actor, set_score
 from veritask.domain.failures import FailureKind, FailureRecord, stderr_digest
 from veritask.domain.signing import sign_hash_eip191
 from veritask.domain.tasks import authorization_hash
@@ -366,18 +366,6 @@ def test_contribute__eoa_pool__authorization_by_another_key__reverts(protocol) -
 # -- L4: every trust the hub accepts can be reached ------------------------------------
 
 
-def _set_score(protocol, worker: str, score: int, scheduler: str) -> None:
-    """Writes `worker`'s score, earned with `scheduler`, into its account word."""
-    layout = protocol.hub_contract.compiler_data.storage_layout["storage_layout"]
-    base = layout["escrow"]["_accounts"]["slot"]
-    slot = int.from_bytes(
-        keccak(base.to_bytes(32, "big") + bytes(12) + bytes.fromhex(worker[2:])), "big"
-    )
-    word = boa.env.get_storage(protocol.hub.address, slot)
-    tag = int(scheduler, 16) % 2**80
-    boa.env.set_storage(protocol.hub.address, slot, (word % 2**160) | (score << 160) | (tag << 176))
-
-
 def test_l4__largest_accepted_trust__two_workers_at_the_weight_cap_reach_it(protocol) -> None:
     # The audit worried that trusts no 8 contributions can reach were accepted at match.
     # matchOrders refuses trust >= 2**16 (test_matching), and below that every trust is
@@ -386,7 +374,7 @@ def test_l4__largest_accepted_trust__two_workers_at_the_weight_cap_reach_it(prot
     job = open_deal(protocol, trust=2**16 - 1)
     first, second = job.crew(2)
     for worker in (first, second):
-        _set_score(protocol, worker.address, 771, job.scheduler.address)
+        set_score(protocol, worker.address, 771, job.scheduler.address)
         assert protocol.hub.score_in(worker.address, job.scheduler.address) == 771
 
     job.contribute(first)

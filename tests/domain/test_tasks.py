@@ -27,7 +27,16 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from tests.support import RLC, ZERO, Actor, Protocol, build_market, make_actor
+from tests.support import (
+    RLC,
+    ZERO,
+    Actor,
+    Protocol,
+    account_slot,
+    build_market,
+    make_actor,
+    set_score,
+)
 from veritask.domain import tasks as rules
 from veritask.domain.ids import task_id
 from veritask.domain.signing import sign_hash_eip191
@@ -35,7 +44,6 @@ from veritask.domain.signing import sign_hash_eip191
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 ACTIVE, REVEALING, COMPLETED, FAILED = 1, 2, 3, 4
 SCORE_MAX = 2**16 - 1  # the account word keeps 16 bits of score
-LOW_160 = 2**160 - 1
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 # Scores around every edge of the weight rule: the floor at 3, a few steps, the cap (771
@@ -306,27 +314,14 @@ def test_sign_hash_eip191__any_hash__personal_message_by_the_key(
 # --- parity with the hub ----------------------------------------------------------------------
 
 
-def _account_slot(protocol: Protocol, account: str) -> int:
-    """The storage slot of `escrow._accounts[account]` in the hub (Vyper: keccak(slot ‖ key))."""
-    layout = protocol.hub_contract.compiler_data.storage_layout["storage_layout"]
-    base = layout["escrow"]["_accounts"]["slot"]
-    return int.from_bytes(
-        keccak(base.to_bytes(32, "big") + bytes(12) + to_canonical_address(account)), "big"
-    )
-
-
 def _scheduler_bits(protocol: Protocol) -> int:
     """The top 80 bits of an account word whose score was earned with the tests' scheduler."""
     return (int(protocol.actors["scheduler"].address, 16) % 2**80) << 176
 
 
 def _set_score(protocol: Protocol, account: str, score: int) -> None:
-    """Sets the account's score, earned with the tests' scheduler, keeping its balance and
-    frozen amount."""
-    slot = _account_slot(protocol, account)
-    word = boa.env.get_storage(protocol.hub.address, slot)
-    new = (word & LOW_160) | (score << 160) | _scheduler_bits(protocol)
-    boa.env.set_storage(protocol.hub.address, slot, new)
+    """Sets the account's score, earned with the tests' scheduler."""
+    set_score(protocol, account, score, protocol.actors["scheduler"].address)
 
 
 def _reason(err: BoaError) -> str:
@@ -383,7 +378,7 @@ def test_account_slot__set_score__same_word_as_eval(world: Protocol) -> None:
     (worker,) = _workers(p, 1, "slot worker")
     _set_score(p, worker.address, 771)
     word = p.hub_contract.eval(f"escrow._accounts[{worker.address}]")
-    assert word == boa.env.get_storage(p.hub.address, _account_slot(p, worker.address))
+    assert word == boa.env.get_storage(p.hub.address, account_slot(p, worker.address))
     assert word == _scheduler_bits(p) | (771 << 160) | 100 * RLC
     assert _account(p, worker.address) == (100 * RLC, 0, 771)
 

@@ -173,9 +173,7 @@ class Driver:
             ]
             revealed = [c for c in winners if c.revealed]
             upload_late = now - task.upload_asked_at > self._upload_timeout_s
-            settles = bool(task.failure_record) or transitions.take_failure_record(
-                session, task, now
-            )
+            settles = transitions.take_failure_record(session, task, now)
             # An upload waiting for its check is not late: the storage did not answer.
             waiting = task.results or task.reported_results
             if revealed and not waiting and not settles and (not task.uploader or upload_late):

@@ -404,17 +404,22 @@ _HOLDING = (
 )
 
 
-def _close_replicates(session: Session, task_hex: str, now: float) -> None:
+def _close_replicates(
+    session: Session, task_hex: str, now: float, *, keep_contributed: bool = False
+) -> None:
     """Tells every worker still holding the task (computing it, or keeping a contributed
-    result or failure record for it) to drop it."""
+    result or failure record for it) to drop it; with `keep_contributed`, only those that
+    have not contributed."""
+    holding = (
+        ReplicateRow.status.in_(_HOLDING)
+        | (ReplicateRow.action != "")
+        | (ReplicateRow.failure_record != "")
+    )
+    if keep_contributed:
+        holding &= ReplicateRow.status.not_in(_CONTRIBUTED) & (ReplicateRow.failure_record == "")
     session.execute(
         update(ReplicateRow)
-        .where(
-            ReplicateRow.task_id == task_hex,
-            ReplicateRow.status.in_(_HOLDING)
-            | (ReplicateRow.action != "")
-            | (ReplicateRow.failure_record != ""),
-        )
+        .where(ReplicateRow.task_id == task_hex, holding)
         .values(action="abort", pending=False, busy=False, updated_at=now)
     )
 
@@ -491,16 +496,7 @@ def fail_task(session: Session, task: TaskRow, reason: str, now: float) -> None:
     task.failure = reason
     task.open_slots = 0
     task.updated_at = now
-    session.execute(
-        update(ReplicateRow)
-        .where(
-            ReplicateRow.task_id == task.task_id,
-            ReplicateRow.status.in_(_HOLDING) | (ReplicateRow.action != ""),
-            ReplicateRow.status.not_in(_CONTRIBUTED),
-            ReplicateRow.failure_record == "",
-        )
-        .values(action="abort", pending=False, busy=False, updated_at=now)
-    )
+    _close_replicates(session, task.task_id, now, keep_contributed=True)
 
 
 def next_action(session: Session, worker: str) -> tuple[ReplicateRow, TaskRow, DealRow] | None:
